@@ -1,0 +1,336 @@
+import { z } from 'zod';
+
+/**
+ * Configuration: read from the environment once, validated, and handed to every module as a typed value.
+ * Nothing else in Manchete reads `process.env`. A wrong value stops the start with a message that names
+ * the variable, says what is wrong and shows an example.
+ */
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `120s`, `2m`, `1h`, `500ms`, `1h30m`, or a bare number of seconds. Returns milliseconds, or null. */
+export function parseDuration(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (/^\d+(\.\d+)?$/.test(t)) return Math.round(Number(t) * 1000);
+  const re = /(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(t); m; m = re.exec(t)) {
+    total += Number(m[1]) * UNITS[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  return matched === t.length && matched > 0 ? Math.round(total) : null;
+}
+
+/** `5MB`, `512KB`, `1048576`. Returns bytes, or null. */
+export function parseBytes(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|k|mb|m|gb|g)?\s*$/i.exec(text);
+  if (!m) return null;
+  const mult: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+  return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!);
+}
+
+const list = (s: string | undefined): string[] =>
+  (s ?? '')
+    .split(/[,\n]/)
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+const duration = (name: string, example: string) =>
+  z.string().transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `${name}="${v}" is not a duration; use ${example}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const int = (name: string, min: number, max: number) =>
+  z.string().transform((v, ctx) => {
+    const n = Number(v.trim());
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `${name}="${v}" must be a whole number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const bool = (name: string) =>
+  z.string().transform((v, ctx) => {
+    const t = v.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on', 'sim'].includes(t)) return true;
+    if (['0', 'false', 'no', 'off', 'nao', 'não', ''].includes(t)) return false;
+    ctx.addIssue({ code: 'custom', message: `${name}="${v}" is not a boolean; use true or false` });
+    return z.NEVER;
+  });
+
+/** A range like `4s-8s` (WhatsApp's jittered gap). */
+const range = (name: string, example: string) =>
+  z.string().transform((v, ctx) => {
+    const parts = v.split('-').map((p) => parseDuration(p));
+    const [a, b] = parts.length === 1 ? [parts[0], parts[0]] : parts;
+    if (parts.length > 2 || a == null || b == null || b < a) {
+      ctx.addIssue({ code: 'custom', message: `${name}="${v}" is not a duration range; use ${example}` });
+      return z.NEVER;
+    }
+    return { min: a, max: b };
+  });
+
+const rate = (name: string) =>
+  z.string().transform((v, ctx) => {
+    const m = /^\s*(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/i.exec(v);
+    if (!m) {
+      ctx.addIssue({ code: 'custom', message: `${name}="${v}" is not a rate; use 10/min, 1/s or 100/hour` });
+      return z.NEVER;
+    }
+    const per = m[2]!.toLowerCase().startsWith('s') ? 1000 : m[2]!.toLowerCase().startsWith('m') ? 60_000 : 3_600_000;
+    return { count: Number(m[1]), perMs: per };
+  });
+
+const str = z.string().transform((s) => s.trim());
+
+/** The environment variables with their defaults, as strings: the single source for `.env.example` and the README. */
+export const DEFAULTS = {
+  LOG_LEVEL: 'info',
+  LOG_FORMAT: 'json',
+  DATABASE_URL: 'sqlite:./data/manchete.db',
+  FEED_URLS: 'examples/feed.xml',
+  POLL_INTERVAL: '2m',
+  TZ: 'America/Sao_Paulo',
+  BACKFILL: '0',
+  FETCH_TIMEOUT: '15s',
+  FEED_MAX_BYTES: '5MB',
+  PAGE_MAX_BYTES: '5MB',
+  USER_AGENT: 'Manchete/0.1 (+https://github.com/manchete; news to chat)',
+  FETCH_PAGES: 'true',
+  SUMMARY_MAX_CHARS: '300',
+  TEMPLATES_DIR: 'templates',
+  LOCALE: 'pt-BR',
+  ROUTES_FILE: '',
+  HTTP_PORT: '8080',
+  HTTP_HOST: '127.0.0.1',
+  SHUTDOWN_GRACE: '10s',
+  TELEGRAM_BOT_TOKEN: '',
+  TELEGRAM_API_ROOT: 'https://api.telegram.org',
+  TELEGRAM_CHATS: '',
+  TELEGRAM_MAX_PER_SECOND: '30',
+  TELEGRAM_CHAT_GAP: '1s',
+  TELEGRAM_GROUP_PER_MINUTE: '20',
+  TELEGRAM_WEBHOOK_URL: '',
+  TELEGRAM_WEBHOOK_SECRET: '',
+  MAX_ATTEMPTS: '8',
+  EDIT_WINDOW: '24h',
+  EDITORS: '',
+  LATEST_COUNT: '5',
+  REPLY_RATE: '10/min',
+  WHATSAPP_ENABLED: 'false',
+  WHATSAPP_CHATS: '',
+  WHATSAPP_SESSION: 'default',
+  WHATSAPP_GAP: '4s-8s',
+  WHATSAPP_CHAT_GAP: '30s',
+  WHATSAPP_HOURLY_CAP: '60',
+  WHATSAPP_PRIVATE_PUSH: 'false',
+} as const;
+
+export type EnvName = keyof typeof DEFAULTS;
+
+const schema = z.object({
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  LOG_FORMAT: z.enum(['json', 'pretty']),
+  DATABASE_URL: str,
+  FEED_URLS: str.transform(list),
+  POLL_INTERVAL: duration('POLL_INTERVAL', '120s, 2m or 1h'),
+  TZ: str,
+  BACKFILL: int('BACKFILL', 0, 1000),
+  FETCH_TIMEOUT: duration('FETCH_TIMEOUT', '15s'),
+  FEED_MAX_BYTES: z.string().transform((v, ctx) => {
+    const b = parseBytes(v);
+    if (b === null || b < 1024) {
+      ctx.addIssue({ code: 'custom', message: `FEED_MAX_BYTES="${v}" is not a size; use 5MB or 512KB` });
+      return z.NEVER;
+    }
+    return b;
+  }),
+  PAGE_MAX_BYTES: z.string().transform((v, ctx) => {
+    const b = parseBytes(v);
+    if (b === null || b < 1024) {
+      ctx.addIssue({ code: 'custom', message: `PAGE_MAX_BYTES="${v}" is not a size; use 5MB or 512KB` });
+      return z.NEVER;
+    }
+    return b;
+  }),
+  USER_AGENT: str,
+  FETCH_PAGES: bool('FETCH_PAGES'),
+  SUMMARY_MAX_CHARS: int('SUMMARY_MAX_CHARS', 60, 3000),
+  TEMPLATES_DIR: str,
+  LOCALE: z.enum(['pt-BR', 'en']),
+  ROUTES_FILE: str,
+  HTTP_PORT: int('HTTP_PORT', 0, 65535),
+  HTTP_HOST: str,
+  SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE', '10s'),
+  TELEGRAM_BOT_TOKEN: str.refine((v) => v === '' || /^\d+:[A-Za-z0-9_-]{20,}$/.test(v), {
+    message: 'TELEGRAM_BOT_TOKEN does not look like a bot token; it is "<digits>:<35 characters>" as @BotFather gives it',
+  }),
+  TELEGRAM_API_ROOT: str.refine((v) => /^https?:\/\/[^/]+/.test(v), {
+    message: 'TELEGRAM_API_ROOT must be an http(s) URL, e.g. https://api.telegram.org',
+  }),
+  TELEGRAM_CHATS: str.transform(list),
+  TELEGRAM_MAX_PER_SECOND: int('TELEGRAM_MAX_PER_SECOND', 1, 1000),
+  TELEGRAM_CHAT_GAP: duration('TELEGRAM_CHAT_GAP', '1s'),
+  TELEGRAM_GROUP_PER_MINUTE: int('TELEGRAM_GROUP_PER_MINUTE', 1, 1000),
+  TELEGRAM_WEBHOOK_URL: str,
+  TELEGRAM_WEBHOOK_SECRET: str,
+  MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100),
+  EDIT_WINDOW: duration('EDIT_WINDOW', '24h'),
+  EDITORS: str.transform(list),
+  LATEST_COUNT: int('LATEST_COUNT', 1, 20),
+  REPLY_RATE: rate('REPLY_RATE'),
+  WHATSAPP_ENABLED: bool('WHATSAPP_ENABLED'),
+  WHATSAPP_CHATS: str.transform(list),
+  WHATSAPP_SESSION: str,
+  WHATSAPP_GAP: range('WHATSAPP_GAP', '4s-8s'),
+  WHATSAPP_CHAT_GAP: duration('WHATSAPP_CHAT_GAP', '30s'),
+  WHATSAPP_HOURLY_CAP: int('WHATSAPP_HOURLY_CAP', 1, 10_000),
+  WHATSAPP_PRIVATE_PUSH: bool('WHATSAPP_PRIVATE_PUSH'),
+});
+
+type Env = z.output<typeof schema>;
+
+export interface Editor {
+  platform: 'telegram' | 'whatsapp';
+  id: string;
+}
+
+export interface Config {
+  logLevel: Env['LOG_LEVEL'];
+  logFormat: Env['LOG_FORMAT'];
+  databaseUrl: string;
+  feeds: string[];
+  pollIntervalMs: number;
+  timeZone: string;
+  backfill: number;
+  fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean };
+  summaryMaxChars: number;
+  templatesDir: string;
+  locale: 'pt-BR' | 'en';
+  routesFile: string | null;
+  http: { port: number; host: string };
+  shutdownGraceMs: number;
+  maxAttempts: number;
+  editWindowMs: number;
+  editors: Editor[];
+  latestCount: number;
+  replyRate: { count: number; perMs: number };
+  telegram: {
+    token: string | null;
+    apiRoot: string;
+    chats: string[];
+    maxPerSecond: number;
+    chatGapMs: number;
+    groupPerMinute: number;
+    webhookUrl: string | null;
+    webhookSecret: string | null;
+  };
+  whatsapp: {
+    enabled: boolean;
+    chats: string[];
+    session: string;
+    gapMs: { min: number; max: number };
+    chatGapMs: number;
+    hourlyCap: number;
+    privatePush: boolean;
+  };
+}
+
+/** Parses an environment (normally `process.env`) into a Config, or throws a ConfigError listing every problem. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const input: Record<string, string> = {};
+  for (const [k, d] of Object.entries(DEFAULTS)) {
+    const v = env[k];
+    input[k] = v === undefined || v.trim() === '' ? d : v;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? '');
+        return i.message.includes(name) ? i.message : `${name}="${input[name]}": ${i.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: e.TZ });
+  } catch {
+    problems.push(`TZ="${e.TZ}" is not a time zone; use an IANA name such as America/Sao_Paulo`);
+  }
+  const editors: Editor[] = [];
+  for (const item of e.EDITORS) {
+    const m = /^(telegram|whatsapp|tg|wa):\+?([\w.@-]+)$/i.exec(item);
+    if (!m) {
+      problems.push(`EDITORS entry "${item}" is not platform:id; use telegram:12345,whatsapp:5511999998888`);
+      continue;
+    }
+    const platform = m[1]!.toLowerCase().startsWith('t') ? 'telegram' : 'whatsapp';
+    editors.push({ platform, id: m[2]! });
+  }
+  if (e.FEED_URLS.length === 0) problems.push('FEED_URLS is empty; give at least one feed URL or file, e.g. https://site/feed');
+  if (e.TELEGRAM_WEBHOOK_URL && !/^https:\/\//.test(e.TELEGRAM_WEBHOOK_URL))
+    problems.push(`TELEGRAM_WEBHOOK_URL="${e.TELEGRAM_WEBHOOK_URL}" must be an https URL, e.g. https://bot.example.com/telegram`);
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    databaseUrl: e.DATABASE_URL,
+    feeds: e.FEED_URLS,
+    pollIntervalMs: e.POLL_INTERVAL,
+    timeZone: e.TZ,
+    backfill: e.BACKFILL,
+    fetch: {
+      timeoutMs: e.FETCH_TIMEOUT,
+      maxBytes: e.FEED_MAX_BYTES,
+      pageMaxBytes: e.PAGE_MAX_BYTES,
+      userAgent: e.USER_AGENT,
+      fetchPages: e.FETCH_PAGES,
+    },
+    summaryMaxChars: e.SUMMARY_MAX_CHARS,
+    templatesDir: e.TEMPLATES_DIR,
+    locale: e.LOCALE,
+    routesFile: e.ROUTES_FILE || null,
+    http: { port: e.HTTP_PORT, host: e.HTTP_HOST },
+    shutdownGraceMs: e.SHUTDOWN_GRACE,
+    maxAttempts: e.MAX_ATTEMPTS,
+    editWindowMs: e.EDIT_WINDOW,
+    editors,
+    latestCount: e.LATEST_COUNT,
+    replyRate: e.REPLY_RATE,
+    telegram: {
+      token: e.TELEGRAM_BOT_TOKEN || null,
+      apiRoot: e.TELEGRAM_API_ROOT.replace(/\/+$/, ''),
+      chats: e.TELEGRAM_CHATS,
+      maxPerSecond: e.TELEGRAM_MAX_PER_SECOND,
+      chatGapMs: e.TELEGRAM_CHAT_GAP,
+      groupPerMinute: e.TELEGRAM_GROUP_PER_MINUTE,
+      webhookUrl: e.TELEGRAM_WEBHOOK_URL || null,
+      webhookSecret: e.TELEGRAM_WEBHOOK_SECRET || null,
+    },
+    whatsapp: {
+      enabled: e.WHATSAPP_ENABLED,
+      chats: e.WHATSAPP_CHATS,
+      session: e.WHATSAPP_SESSION,
+      gapMs: e.WHATSAPP_GAP,
+      chatGapMs: e.WHATSAPP_CHAT_GAP,
+      hourlyCap: e.WHATSAPP_HOURLY_CAP,
+      privatePush: e.WHATSAPP_PRIVATE_PUSH,
+    },
+  };
+}

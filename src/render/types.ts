@@ -1,0 +1,26 @@
+/** The platforms Manchete renders for. */
+export type Platform = 'telegram' | 'whatsapp';
+
+/**
+ * One message ready for a platform, after rendering and fitting to its limits.
+ * - Telegram: `text` is Telegram HTML (parse_mode HTML); `photo` carries `text` as the caption.
+ * - WhatsApp: `text` uses WhatsApp markup (*bold*, _italic_); `image` carries `text` as the caption.
+ */
+export interface OutboundMessage {
+  kind: 'text' | 'photo' | 'image';
+  text: string;
+  imageUrl?: string;
+  /** For text messages: the URL the link preview should show (Telegram link_preview_options, WhatsApp own preview). */
+  previewUrl?: string;
+  /** When a caption did not fit: the plain text version a client can fall back to. */
+}
+
+/** Per-destination rendering options (from the routes file or defaults). */
+export interface RenderOptions {
+  /** Template name under templates/<platform>/, without `.eta`. Default `article`. */
+  template?: string;
+  /** Locale for strings: `pt-BR` (default) or `en`. */
+  locale?: string;
+  /** Send the article image as a photo (Telegram) / image (WhatsApp) when the caption fits. Default true on Telegram, false on WhatsApp. */
+  photo?: boolean;
+}

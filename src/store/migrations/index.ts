@@ -1,0 +1,161 @@
+import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
+
+export type DialectKind = 'sqlite' | 'postgres';
+
+/**
+ * Migrations, in order. Only the kysely schema builder and portable SQL: the same list runs on SQLite and
+ * PostgreSQL. Never edit a migration that has shipped; add the next one.
+ */
+export function migrations(dialect: DialectKind): Record<string, Migration> {
+  /** An auto-numbered primary key: `integer primary key autoincrement` on SQLite, an identity column on PostgreSQL. */
+  const serialKey = (c: ColumnDefinitionBuilder) =>
+    dialect === 'postgres' ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement();
+  return {
+  '001_feeds_articles': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('feeds')
+        .addColumn('url', 'text', (c) => c.primaryKey())
+        .addColumn('final_url', 'text')
+        .addColumn('title', 'text')
+        .addColumn('etag', 'text')
+        .addColumn('last_modified', 'text')
+        .addColumn('min_interval_s', 'integer')
+        .addColumn('last_polled_at', 'text')
+        .addColumn('last_ok_at', 'text')
+        .addColumn('next_poll_at', 'text')
+        .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', 'text')
+        .addColumn('primed_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('articles')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('feed_url', 'text')
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('lead', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('section', 'text')
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('image_url', 'text')
+        .addColumn('image_caption', 'text')
+        .addColumn('image_credit', 'text')
+        .addColumn('author', 'text')
+        .addColumn('published_at', 'text')
+        .addColumn('updated_at', 'text')
+        .addColumn('content_hash', 'text', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('first_seen_at', 'text', (c) => c.notNull())
+        .addColumn('changed_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('articles_url').on('articles').column('url').execute();
+      await db.schema.createIndex('articles_state').on('articles').column('state').execute();
+      await db.schema.createIndex('articles_first_seen').on('articles').column('first_seen_at').execute();
+    },
+  },
+  '002_delivery': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('destinations')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('chat_id', 'text', (c) => c.notNull())
+        .addColumn('thread_id', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('status_reason', 'text')
+        .addColumn('options', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text')
+        .addColumn('title', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('deliveries')
+        .addColumn('id', 'integer', serialKey)
+        .addColumn('article_id', 'text')
+        .addColumn('destination_id', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('priority', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('message_ids', 'text')
+        .addColumn('article_version', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('claimed_by', 'text')
+        .addColumn('claimed_until', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'text')
+        .execute();
+      await db.schema
+        .createIndex('deliveries_queue')
+        .on('deliveries')
+        .columns(['status', 'priority', 'next_attempt_at'])
+        .execute();
+      await db.schema.createIndex('deliveries_article').on('deliveries').columns(['article_id', 'destination_id']).execute();
+      await db.schema.createIndex('deliveries_destination').on('deliveries').columns(['destination_id', 'status']).execute();
+    },
+  },
+  '003_commands': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('subscribers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('chat_id', 'text', (c) => c.notNull())
+        .addColumn('locale', 'text', (c) => c.notNull())
+        .addColumn('active', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('subscriptions')
+        .addColumn('subscriber_id', 'text', (c) => c.notNull())
+        .addColumn('topic', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('subscriptions_pk', ['subscriber_id', 'topic'])
+        .execute();
+      await db.schema.createIndex('subscriptions_topic').on('subscriptions').column('topic').execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'integer', serialKey)
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('detail', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '004_whatsapp': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('wa_auth')
+        .addColumn('session', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('wa_auth_pk', ['session', 'type', 'key_id'])
+        .execute();
+      await db.schema
+        .createTable('leases')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  };
+}

@@ -1,0 +1,157 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Database tables. Times are ISO-8601 UTC strings (`Date#toISOString()`): they sort as text and read
+ * the same on SQLite and PostgreSQL. JSON columns are text holding JSON.
+ */
+export interface Database {
+  feeds: FeedTable;
+  articles: ArticleTable;
+  destinations: DestinationTable;
+  deliveries: DeliveryTable;
+  subscribers: SubscriberTable;
+  subscriptions: SubscriptionTable;
+  audit_log: AuditTable;
+  settings: SettingTable;
+  wa_auth: WaAuthTable;
+  leases: LeaseTable;
+}
+
+export interface FeedTable {
+  url: string;
+  /** Where a permanent redirect (301/308) sent us: polled instead of `url` from then on. */
+  final_url: string | null;
+  title: string | null;
+  etag: string | null;
+  last_modified: string | null;
+  /** Seconds the feed asks us to wait between polls (Cache-Control max-age, RSS ttl). */
+  min_interval_s: number | null;
+  last_polled_at: string | null;
+  last_ok_at: string | null;
+  next_poll_at: string | null;
+  failures: number;
+  last_error: string | null;
+  /** Set once the first successful poll recorded the backlog: later items are new. */
+  primed_at: string | null;
+  created_at: string;
+}
+
+export interface ArticleTable {
+  id: string;
+  feed_url: string | null;
+  url: string;
+  title: string;
+  lead: string;
+  body: string;
+  section: string | null;
+  /** JSON array of strings. */
+  tags: string;
+  image_url: string | null;
+  image_caption: string | null;
+  image_credit: string | null;
+  author: string | null;
+  published_at: string | null;
+  updated_at: string | null;
+  /** Hash of title + lead: a change means the story was updated. */
+  content_hash: string;
+  /** 1 on first sight, +1 on each change of title or lead. */
+  version: number;
+  /** 'new' (to be routed), 'backlog' (seen on a feed's first poll, never posted), 'routed'. */
+  state: string;
+  first_seen_at: string;
+  changed_at: string;
+}
+
+export interface DestinationTable {
+  /** `telegram:@canal`, `telegram:-1001234`, `telegram:-1001234:42` (forum topic), `whatsapp:1203…@g.us`. */
+  id: string;
+  platform: string;
+  chat_id: string;
+  thread_id: string | null;
+  /** 'active' | 'dead' */
+  status: string;
+  status_reason: string | null;
+  /** JSON object of per-destination options from the routes file. */
+  options: string;
+  /** The kind of destination: 'channel', 'group', 'private', 'newsletter', 'community'. */
+  kind: string | null;
+  title: string | null;
+  updated_at: string;
+}
+
+export interface DeliveryTable {
+  id: Generated<number>;
+  article_id: string | null;
+  destination_id: string;
+  /** 'article' | 'edit' | 'reply' | 'digest' */
+  kind: string;
+  /** Higher goes first: editor pushes jump the regular queue. */
+  priority: number;
+  /** 'pending' | 'sending' | 'sent' | 'failed' | 'dead' | 'cancelled' */
+  status: string;
+  /** JSON array of OutboundMessage. */
+  payload: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  /** JSON array of the platform's message ids once sent. */
+  message_ids: string | null;
+  /** The article version this delivery rendered. */
+  article_version: number;
+  /** The instance holding a 'sending' claim, and until when. */
+  claimed_by: string | null;
+  claimed_until: string | null;
+  created_at: string;
+  updated_at: string;
+  sent_at: string | null;
+}
+
+export interface SubscriberTable {
+  /** `telegram:<chat id>` or `whatsapp:<jid>` */
+  id: string;
+  platform: string;
+  chat_id: string;
+  locale: string;
+  active: number;
+  name: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SubscriptionTable {
+  subscriber_id: string;
+  /** Folded topic key (lower case, no accents): `politica`. */
+  topic: string;
+  created_at: string;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  actor: string;
+  action: string;
+  detail: string | null;
+  outcome: string;
+  created_at: string;
+}
+
+export interface SettingTable {
+  key: string;
+  value: string;
+  updated_by: string | null;
+  updated_at: string;
+}
+
+export interface WaAuthTable {
+  session: string;
+  /** 'creds' or a Baileys SignalDataTypeMap key ('pre-key', 'session', 'lid-mapping', ...). */
+  type: string;
+  key_id: string;
+  /** JSON written with Baileys' BufferJSON.replacer. */
+  value: string;
+}
+
+export interface LeaseTable {
+  name: string;
+  holder: string;
+  expires_at: string;
+}
