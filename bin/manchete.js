@@ -1,8 +1,13 @@
 #!/usr/bin/env node
-// The `manchete` command: runs the TypeScript CLI through tsx, loading .env when present.
+// The `manchete` command: loads .env when present and runs the TypeScript CLI through tsx.
 import { register } from 'tsx/esm/api';
 import { existsSync } from 'node:fs';
 
-if (existsSync('.env') && typeof process.loadEnvFile === 'function') process.loadEnvFile('.env');
+if (existsSync('.env')) process.loadEnvFile('.env');
 register();
-await import('../src/cli.ts');
+const { runCli } = await import('../src/cli.ts');
+process.exitCode = await runCli(process.argv.slice(2), {
+  out: (s) => process.stdout.write(`${s}\n`),
+  err: (s) => process.stderr.write(`manchete: ${s}\n`),
+  env: process.env,
+});

@@ -12,6 +12,12 @@ export interface OutboundMessage {
   imageUrl?: string;
   /** For text messages: the URL the link preview should show (Telegram link_preview_options, WhatsApp own preview). */
   previewUrl?: string;
+  /**
+   * What the link preview card shows, for platforms that build it themselves (WhatsApp: Baileys does not
+   * fetch previews, so Manchete sends title, description and a thumbnail made from `imageUrl`). Optional:
+   * without it, WhatsApp text goes out without a preview card.
+   */
+  preview?: { title: string; description: string; imageUrl?: string };
   /** When a caption did not fit: the plain text version a client can fall back to. */
 }
 

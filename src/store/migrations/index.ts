@@ -94,7 +94,7 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
       await db.schema
         .createIndex('deliveries_queue')
         .on('deliveries')
-        .columns(['status', 'priority', 'next_attempt_at'])
+        .columns(['status', 'priority desc', 'id'])
         .execute();
       await db.schema.createIndex('deliveries_article').on('deliveries').columns(['article_id', 'destination_id']).execute();
       await db.schema.createIndex('deliveries_destination').on('deliveries').columns(['destination_id', 'status']).execute();

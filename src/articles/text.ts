@@ -1,0 +1,201 @@
+/**
+ * Text helpers for feed and page HTML: HTML → plain text, entity decoding, whitespace normalisation.
+ *
+ * `htmlToText` is a small tag scanner rather than html-to-text or a DOM: it runs on every feed item
+ * (summary and content:encoded), and html-to-text cost 2.5–3.5× feedsmith's whole parse on real feeds,
+ * which alone would break the ingest budget (≤ 3× the bare parse). The scanner only needs to know
+ * which tags break lines and which elements to drop; it never builds a tree.
+ */
+
+// ---------------------------------------------------------------------------------------------------
+// Entities
+
+/** Latin-1 entity names of HTML 4, in code point order from U+00A0 to U+00FF. */
+const LATIN1_NAMES =
+  'nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 ' +
+  'acute micro para middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde ' +
+  'Auml Aring AElig Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute ' +
+  'Ocirc Otilde Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde ' +
+  'auml aring aelig ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute ' +
+  'ocirc otilde ouml divide oslash ugrave uacute ucirc uuml yacute thorn yuml';
+
+/** Greek letters of HTML 4: capitals from U+0391, small from U+03B1 (final sigma included). */
+const GREEK_UPPER = 'Alpha Beta Gamma Delta Epsilon Zeta Eta Theta Iota Kappa Lambda Mu Nu Xi Omicron Pi Rho _ Sigma Tau Upsilon Phi Chi Psi Omega';
+const GREEK_LOWER = 'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigmaf sigma tau upsilon phi chi psi omega';
+
+/** The remaining HTML 4 entities (and `apos`), name → code point. */
+const OTHER_ENTITIES: Record<string, number> = {
+  quot: 34, amp: 38, apos: 39, lt: 60, gt: 62,
+  OElig: 338, oelig: 339, Scaron: 352, scaron: 353, Yuml: 376, fnof: 402, circ: 710, tilde: 732,
+  thetasym: 977, upsih: 978, piv: 982,
+  ensp: 8194, emsp: 8195, thinsp: 8201, zwnj: 8204, zwj: 8205, lrm: 8206, rlm: 8207,
+  ndash: 8211, mdash: 8212, lsquo: 8216, rsquo: 8217, sbquo: 8218, ldquo: 8220, rdquo: 8221, bdquo: 8222,
+  dagger: 8224, Dagger: 8225, bull: 8226, hellip: 8230, permil: 8240, prime: 8242, Prime: 8243,
+  lsaquo: 8249, rsaquo: 8250, oline: 8254, frasl: 8260, euro: 8364, image: 8465, weierp: 8472, real: 8476,
+  trade: 8482, alefsym: 8501, larr: 8592, uarr: 8593, rarr: 8594, darr: 8595, harr: 8596, crarr: 8629,
+  lArr: 8656, uArr: 8657, rArr: 8658, dArr: 8659, hArr: 8660, forall: 8704, part: 8706, exist: 8707,
+  empty: 8709, nabla: 8711, isin: 8712, notin: 8713, ni: 8715, prod: 8719, sum: 8721, minus: 8722,
+  lowast: 8727, radic: 8730, prop: 8733, infin: 8734, ang: 8736, and: 8743, or: 8744, cap: 8745, cup: 8746,
+  int: 8747, there4: 8756, sim: 8764, cong: 8773, asymp: 8776, ne: 8800, equiv: 8801, le: 8804, ge: 8805,
+  sub: 8834, sup: 8835, nsub: 8836, sube: 8838, supe: 8839, oplus: 8853, otimes: 8855, perp: 8869,
+  sdot: 8901, lceil: 8968, rceil: 8969, lfloor: 8970, rfloor: 8971, lang: 10216, rang: 10217, loz: 9674,
+  spades: 9824, clubs: 9827, hearts: 9829, diams: 9830,
+  // A few HTML5 names that turn up in feeds.
+  hyphen: 8208, dash: 8208, horbar: 8213, check: 10003, star: 9734, starf: 9733, copysr: 8471, numero: 8470,
+  half: 189, centerdot: 183, NewLine: 10, Tab: 9,
+};
+
+function buildEntityTable(): Map<string, string> {
+  const table = new Map<string, string>();
+  LATIN1_NAMES.split(' ').forEach((name, i) => table.set(name, String.fromCodePoint(0xa0 + i)));
+  GREEK_UPPER.split(' ').forEach((name, i) => name !== '_' && table.set(name, String.fromCodePoint(0x391 + i)));
+  GREEK_LOWER.split(' ').forEach((name, i) => table.set(name, String.fromCodePoint(0x3b1 + i)));
+  for (const [name, cp] of Object.entries(OTHER_ENTITIES)) table.set(name, String.fromCodePoint(cp));
+  return table;
+}
+
+const ENTITIES = buildEntityTable();
+
+/**
+ * HTML's numeric references in 0x80–0x9F name windows-1252 characters (`&#150;` is an en dash), as
+ * browsers read them; old Brazilian CMSs still write them.
+ */
+const CP1252: Record<number, number> = {
+  0x80: 0x20ac, 0x82: 0x201a, 0x83: 0x192, 0x84: 0x201e, 0x85: 0x2026, 0x86: 0x2020, 0x87: 0x2021,
+  0x88: 0x2c6, 0x89: 0x2030, 0x8a: 0x160, 0x8b: 0x2039, 0x8c: 0x152, 0x8e: 0x17d, 0x91: 0x2018,
+  0x92: 0x2019, 0x93: 0x201c, 0x94: 0x201d, 0x95: 0x2022, 0x96: 0x2013, 0x97: 0x2014, 0x98: 0x2dc,
+  0x99: 0x2122, 0x9a: 0x161, 0x9b: 0x203a, 0x9c: 0x153, 0x9e: 0x17e, 0x9f: 0x178,
+};
+
+const ENTITY_RE = /&(?:#(\d+)|#[xX]([0-9a-fA-F]+)|([A-Za-z][A-Za-z0-9]{1,31}));/g;
+
+function numericChar(cp: number): string {
+  if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return '\uFFFD';
+  const mapped = CP1252[cp];
+  return String.fromCodePoint(mapped ?? cp);
+}
+
+/**
+ * Decodes HTML character references: the HTML 4 named entities (plus `&apos;` and a few HTML5 names),
+ * decimal and hex references. Unknown names are left as written; invalid code points become U+FFFD.
+ */
+export function decodeEntities(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(ENTITY_RE, (whole, dec: string | undefined, hex: string | undefined, name: string | undefined) => {
+    if (dec !== undefined) return numericChar(Number.parseInt(dec, 10));
+    if (hex !== undefined) return numericChar(Number.parseInt(hex, 16));
+    return ENTITIES.get(name!) ?? whole;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Whitespace
+
+/** Invisible characters that only get in the way of a chat message: zero-width, BOM, soft hyphen. */
+const INVISIBLE_RE = /[\u200B\u200C\u200D\u2060\uFEFF\u00AD]/g;
+/** Horizontal whitespace, including no-break and typographic spaces. */
+const HSPACE_RE = /[ \t\f\v\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+/g;
+
+/**
+ * Normalises whitespace while keeping paragraphs: runs of spaces become one space, lines are trimmed,
+ * line breaks are kept, more than one blank line collapses to one, and invisible characters
+ * (zero-width, BOM, soft hyphen) go. The result has no leading or trailing whitespace.
+ */
+export function normalizeWhitespace(text: string): string {
+  return text
+    .replace(/\r\n?|[\u2028\u2029\u0085]/g, '\n')
+    .replace(INVISIBLE_RE, '')
+    .replace(HSPACE_RE, ' ')
+    .replace(/ ?\n ?/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+/** Collapses every run of whitespace (newlines included) to one space and trims: for titles and leads. */
+export function collapseWhitespace(text: string): string {
+  return text.replace(INVISIBLE_RE, '').replace(/[\s\u00A0\u2000-\u200A\u202F\u205F\u3000\u2028\u2029\u0085]+/g, ' ').trim();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// HTML → text
+
+/** Elements whose content never reaches the text. */
+const DROP_ELEMENTS = ['script', 'style', 'noscript', 'template', 'iframe', 'svg', 'math', 'object', 'select', 'textarea', 'button'];
+const DROP_RE = new RegExp(`<(${DROP_ELEMENTS.join('|')})\\b[^>]*>[\\s\\S]*?<\\/\\1\\s*>`, 'gi');
+const FIGCAPTION_RE = /<figcaption\b[^>]*>[\s\S]*?<\/figcaption\s*>/gi;
+const COMMENT_RE = /<!--[\s\S]*?(?:-->|$)/g;
+const CDATA_RE = /<!\[CDATA\[([\s\S]*?)\]\]>/g;
+/** A tag with quoted attributes (which may hold `>`), or a declaration / processing instruction. */
+const TAG_RE = /<(\/?)([A-Za-z][A-Za-z0-9:-]*)(?:[^>"']|"[^"]*"|'[^']*')*>|<[!?][^>]*>/g;
+
+/** Elements that end a paragraph: a blank line in the text. */
+const BLOCK_TAGS = new Set([
+  'p', 'div', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'dl', 'blockquote', 'section', 'article',
+  'header', 'footer', 'aside', 'nav', 'main', 'figure', 'table', 'pre', 'hr', 'address', 'form', 'fieldset',
+  'details', 'summary', 'center', 'body', 'html', 'hgroup',
+]);
+/** Elements that end a line. */
+const LINE_TAGS = new Set(['br', 'li', 'dt', 'dd', 'tr', 'caption', 'figcaption', 'option', 'legend']);
+/** Cells: a space between them. */
+const CELL_TAGS = new Set(['td', 'th']);
+
+/** Markup escaped once more than it should be (`&lt;p&gt;…`): some feeds double-encode their HTML. */
+const ESCAPED_MARKUP_RE = /&lt;\/?(?:p|br|div|a|img|strong|em|b|i|span|ul|li|h[1-6])(?:\s|\/|&gt;)/i;
+
+/** Options of `htmlToText`. */
+export interface HtmlToTextOptions {
+  /** Keep `<figcaption>` text (photo captions and credits). Default false: captions are not prose. */
+  keepFigcaptions?: boolean;
+}
+
+/**
+ * Turns an HTML fragment or document into plain text: paragraphs and other blocks become blank-line
+ * separated, `<br>` and list items a newline, links keep only their text, images and media are dropped,
+ * scripts/styles/iframes (and by default figure captions) are dropped with their content, entities are
+ * decoded after the tags are gone (so `&lt;b&gt;` stays a visible `<b>`), whitespace is normalised.
+ * HTML that a feed escaped twice (`&lt;p&gt;…`) and that holds no real tag is unescaped once first.
+ * Never throws; malformed markup yields its best-effort text.
+ */
+export function htmlToText(html: string, options: HtmlToTextOptions = {}): string {
+  if (!html) return '';
+  let s = html;
+  if (!s.includes('<')) {
+    if (!s.includes('&')) return normalizeWhitespace(s);
+    if (!ESCAPED_MARKUP_RE.test(s)) return normalizeWhitespace(decodeEntities(s));
+    s = decodeEntities(s);
+  }
+  s = s.replace(CDATA_RE, '$1').replace(COMMENT_RE, ' ');
+  // Source whitespace is not layout: collapse it first, then the tags below decide the breaks.
+  s = s.replace(/\s+/g, ' ');
+  s = s.replace(DROP_RE, ' ');
+  if (!options.keepFigcaptions) s = s.replace(FIGCAPTION_RE, '\n');
+  s = s.replace(TAG_RE, (whole, _slash: string | undefined, rawName: string | undefined) => {
+    if (rawName === undefined) return ''; // <!DOCTYPE>, <?xml?>
+    const name = rawName.toLowerCase();
+    if (BLOCK_TAGS.has(name)) return '\n\n';
+    if (LINE_TAGS.has(name)) return '\n';
+    if (CELL_TAGS.has(name)) return ' ';
+    return '';
+  });
+  return normalizeWhitespace(decodeEntities(s));
+}
+
+/**
+ * Plain text of a short inline fragment (a title, a category, an author): tags stripped, entities
+ * decoded, all whitespace collapsed to single spaces.
+ */
+export function inlineText(html: string | null | undefined): string {
+  if (!html) return '';
+  let s = html;
+  if (s.includes('<')) {
+    s = s
+      .replace(CDATA_RE, '$1')
+      .replace(COMMENT_RE, ' ')
+      .replace(DROP_RE, ' ')
+      .replace(TAG_RE, (_whole, _slash: string | undefined, rawName: string | undefined) => {
+        const name = rawName?.toLowerCase() ?? '';
+        return BLOCK_TAGS.has(name) || LINE_TAGS.has(name) || CELL_TAGS.has(name) ? ' ' : '';
+      });
+  }
+  return collapseWhitespace(decodeEntities(s));
+}

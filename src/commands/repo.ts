@@ -1,0 +1,233 @@
+import type { Db } from '../store/db.js';
+import type { Platform } from '../render/types.js';
+import { foldTopic, type Locale } from './text.js';
+
+/**
+ * The command side of the database: subscribers and their topics, the audit log of editor actions, and
+ * the pause switch. Only kysely's query builder with portable constructs (`on conflict`, `in`, joins),
+ * so the same code runs on SQLite and PostgreSQL. Times are stored as ISO-8601 UTC strings.
+ */
+
+/** The subscriber id for a private chat: `telegram:<chat id>` or `whatsapp:<jid>`. */
+export function subscriberIdFor(platform: Platform, chatId: string): string {
+  return `${platform}:${chatId}`;
+}
+
+/** A subscriber as the rest of Manchete reads it. */
+export interface Subscriber {
+  id: string;
+  platform: Platform;
+  chatId: string;
+  locale: Locale;
+  active: boolean;
+  name: string | null;
+}
+
+const asLocale = (s: string): Locale => (s === 'en' ? 'en' : 'pt-BR');
+const asPlatform = (s: string): Platform => (s === 'whatsapp' ? 'whatsapp' : 'telegram');
+
+/**
+ * Creates the subscriber, or refreshes its locale and name and marks it active again (a `/start` after
+ * `/stop` or after the user unblocked the bot). Returns its id.
+ */
+export async function upsertSubscriber(
+  db: Db,
+  s: { platform: Platform; chatId: string; locale: Locale; name: string | null },
+  now: Date,
+): Promise<string> {
+  const id = subscriberIdFor(s.platform, s.chatId);
+  const at = now.toISOString();
+  await db
+    .insertInto('subscribers')
+    .values({
+      id,
+      platform: s.platform,
+      chat_id: s.chatId,
+      locale: s.locale,
+      active: 1,
+      name: s.name,
+      created_at: at,
+      updated_at: at,
+    })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ locale: s.locale, name: s.name, active: 1, updated_at: at }))
+    .execute();
+  return id;
+}
+
+/** The subscriber with this id, or null. */
+export async function getSubscriber(db: Db, subscriberId: string): Promise<Subscriber | null> {
+  const row = await db.selectFrom('subscribers').selectAll().where('id', '=', subscriberId).executeTakeFirst();
+  if (!row) return null;
+  return {
+    id: row.id,
+    platform: asPlatform(row.platform),
+    chatId: row.chat_id,
+    locale: asLocale(row.locale),
+    active: row.active === 1,
+    name: row.name,
+  };
+}
+
+/** The folded topic keys a subscriber has, sorted. */
+export async function subscriptionsOf(db: Db, subscriberId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('subscriptions')
+    .select('topic')
+    .where('subscriber_id', '=', subscriberId)
+    .orderBy('topic')
+    .execute();
+  return rows.map((r) => r.topic);
+}
+
+/** Adds one topic (folded here). Returns false when the subscriber already had it. */
+export async function addSubscription(db: Db, subscriberId: string, topic: string, now: Date): Promise<boolean> {
+  const key = foldTopic(topic);
+  const existing = await db
+    .selectFrom('subscriptions')
+    .select('topic')
+    .where('subscriber_id', '=', subscriberId)
+    .where('topic', '=', key)
+    .executeTakeFirst();
+  if (existing) return false;
+  await db
+    .insertInto('subscriptions')
+    .values({ subscriber_id: subscriberId, topic: key, created_at: now.toISOString() })
+    .onConflict((oc) => oc.columns(['subscriber_id', 'topic']).doNothing())
+    .execute();
+  return true;
+}
+
+/** Removes one topic (folded here). Returns false when the subscriber did not have it. */
+export async function removeSubscription(db: Db, subscriberId: string, topic: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom('subscriptions')
+    .where('subscriber_id', '=', subscriberId)
+    .where('topic', '=', foldTopic(topic))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+/**
+ * `/stop`: removes every topic and marks the subscriber inactive, in one transaction. Returns how many
+ * topics were removed.
+ */
+export async function clearSubscriptions(db: Db, subscriberId: string, now: Date): Promise<number> {
+  return db.transaction().execute(async (tx) => {
+    const result = await tx.deleteFrom('subscriptions').where('subscriber_id', '=', subscriberId).executeTakeFirst();
+    await tx
+      .updateTable('subscribers')
+      .set({ active: 0, updated_at: now.toISOString() })
+      .where('id', '=', subscriberId)
+      .execute();
+    return Number(result.numDeletedRows);
+  });
+}
+
+/**
+ * Marks a subscriber inactive, keeping their topics: what the delivery side does when the platform says
+ * the user blocked the bot (Telegram 403). A later `/start` reactivates them with the same topics.
+ * Returns false when there is no such subscriber.
+ */
+export async function deactivateSubscriber(db: Db, subscriberId: string, now: Date = new Date()): Promise<boolean> {
+  const result = await db
+    .updateTable('subscribers')
+    .set({ active: 0, updated_at: now.toISOString() })
+    .where('id', '=', subscriberId)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** A private chat that should receive an article, with the language to render it in. */
+export interface SubscriberTarget {
+  id: string;
+  platform: Platform;
+  chatId: string;
+  locale: Locale;
+}
+
+/**
+ * Routing: the active subscribers of `platform` who follow any of `topicKeys` (folded here, so a raw
+ * section name such as `Política` works), each once, ordered by id.
+ */
+export async function subscribersForTopics(
+  db: Db,
+  platform: Platform,
+  topicKeys: readonly string[],
+): Promise<SubscriberTarget[]> {
+  const keys = [...new Set(topicKeys.map(foldTopic).filter((k) => k !== ''))];
+  if (keys.length === 0) return [];
+  const rows = await db
+    .selectFrom('subscribers')
+    .innerJoin('subscriptions', 'subscriptions.subscriber_id', 'subscribers.id')
+    .select(['subscribers.id as id', 'subscribers.chat_id as chat_id', 'subscribers.locale as locale'])
+    .distinct()
+    .where('subscribers.platform', '=', platform)
+    .where('subscribers.active', '=', 1)
+    .where('subscriptions.topic', 'in', keys)
+    .orderBy('subscribers.id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, platform, chatId: r.chat_id, locale: asLocale(r.locale) }));
+}
+
+/** One line of the audit log: who did what, to what, and how it ended. */
+export interface AuditEntry {
+  /** `telegram:12345`, `whatsapp:5511999998888`, `telegram:unknown` when the platform gave no sender. */
+  actor: string;
+  /** The command: `push`, `push.confirm`, `pause`, `status`… */
+  action: string;
+  /** Free text or JSON with the arguments (URL, destinations, code). */
+  detail: string | null;
+  /** `ok`, `refused`, `invalid`, `failed`, `cancelled`, `expired`… */
+  outcome: string;
+}
+
+/** Appends to the audit log. */
+export async function writeAudit(db: Db, entry: AuditEntry, now: Date): Promise<void> {
+  await db
+    .insertInto('audit_log')
+    .values({
+      actor: entry.actor,
+      action: entry.action,
+      detail: entry.detail,
+      outcome: entry.outcome,
+      created_at: now.toISOString(),
+    })
+    .execute();
+}
+
+/** The most recent audit entries, newest first. */
+export async function recentAudit(db: Db, limit = 50): Promise<(AuditEntry & { at: Date })[]> {
+  const rows = await db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit).execute();
+  return rows.map((r) => ({ actor: r.actor, action: r.action, detail: r.detail, outcome: r.outcome, at: new Date(r.created_at) }));
+}
+
+/** The settings key of the pause switch. */
+export const PAUSE_KEY = 'posting.paused';
+
+/** Whether automatic posting is paused, and who flipped the switch last and when (null if never). */
+export interface PauseState {
+  paused: boolean;
+  by: string | null;
+  at: Date | null;
+}
+
+/**
+ * Reads the pause switch. The scheduler/dispatcher checks this before routing feed articles; editor
+ * pushes ignore it.
+ */
+export async function getPauseState(db: Db): Promise<PauseState> {
+  const row = await db.selectFrom('settings').selectAll().where('key', '=', PAUSE_KEY).executeTakeFirst();
+  if (!row) return { paused: false, by: null, at: null };
+  return { paused: row.value === 'true', by: row.updated_by, at: new Date(row.updated_at) };
+}
+
+/** Sets the pause switch, recording who and when. */
+export async function setPaused(db: Db, paused: boolean, actor: string, now: Date): Promise<void> {
+  const at = now.toISOString();
+  const value = paused ? 'true' : 'false';
+  await db
+    .insertInto('settings')
+    .values({ key: PAUSE_KEY, value, updated_by: actor, updated_at: at })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_by: actor, updated_at: at }))
+    .execute();
+}

@@ -1,0 +1,238 @@
+import { sql } from 'kysely';
+import type { Db } from '../store/db.js';
+import type { OutboundMessage } from '../render/types.js';
+import type { DeliveryTable } from '../store/schema.js';
+import type { Selectable } from 'kysely';
+
+/**
+ * The outbox: every (article, destination) pair is a row before anything is sent, so a restart resumes
+ * where the last process stopped. Status moves pending → sending → sent | failed | dead (| cancelled).
+ *
+ * Crash bound: a row is marked `sending` before the platform call and `sent` right after each message of it.
+ * A crash between the platform's answer and that write leaves the row `sending`; at the next start it goes
+ * back to `pending` and its unsent parts are sent again. So a crash repeats at most the messages that were
+ * in flight (one per concurrent send), never more.
+ */
+
+export type DeliveryRow = Selectable<DeliveryTable>;
+export type DeliveryKind = 'article' | 'edit' | 'reply' | 'digest';
+
+/** Editor pushes go ahead of automatic posts; replies to commands ahead of both. */
+export const PRIORITY = { article: 0, edit: 5, push: 10, reply: 20 } as const;
+
+export interface NewDelivery {
+  articleId: string | null;
+  destinationId: string;
+  kind: DeliveryKind;
+  priority: number;
+  payload: OutboundMessage[];
+  articleVersion?: number;
+  /** Not before this time (quiet hours). */
+  notBefore?: Date;
+}
+
+export class Outbox {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** Inserts deliveries in one transaction; returns their ids in order. */
+  async enqueue(items: NewDelivery[]): Promise<number[]> {
+    if (items.length === 0) return [];
+    const now = this.clock().toISOString();
+    return this.db.transaction().execute(async (trx) => {
+      const ids: number[] = [];
+      // Chunks keep each statement under SQLite's bound-parameter limit.
+      for (let i = 0; i < items.length; i += 200) {
+        const rows = items.slice(i, i + 200).map((d) => ({
+          article_id: d.articleId,
+          destination_id: d.destinationId,
+          kind: d.kind,
+          priority: d.priority,
+          status: 'pending',
+          payload: JSON.stringify(d.payload),
+          attempts: 0,
+          next_attempt_at: (d.notBefore ?? this.clock()).toISOString(),
+          last_error: null,
+          message_ids: null,
+          article_version: d.articleVersion ?? 1,
+          claimed_by: null,
+          claimed_until: null,
+          created_at: now,
+          updated_at: now,
+          sent_at: null,
+        }));
+        const res = await trx.insertInto('deliveries').values(rows).returning('id').execute();
+        ids.push(...res.map((r) => r.id));
+      }
+      return ids;
+    });
+  }
+
+  /** Has this article already been queued (or sent) for this destination? */
+  async exists(articleId: string, destinationId: string, kind: DeliveryKind = 'article'): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('deliveries')
+      .select('id')
+      .where('article_id', '=', articleId)
+      .where('destination_id', '=', destinationId)
+      .where('kind', '=', kind)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
+   * The head of the queue: pending rows in send order (priority, then age), due or not. Rows not yet due
+   * still matter: they hold back later rows of the same chat so that a chat receives posts in order.
+   */
+  async window(limit: number, excludeIds: ReadonlySet<number> = new Set()): Promise<DeliveryRow[]> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .orderBy('priority', 'desc')
+      .orderBy('id', 'asc')
+      .limit(limit + excludeIds.size)
+      .execute();
+    return excludeIds.size ? rows.filter((r) => !excludeIds.has(r.id)).slice(0, limit) : rows;
+  }
+
+  /** Atomically takes a pending row for sending. False when another worker took it first. */
+  async claim(id: number, holder: string, leaseMs: number): Promise<boolean> {
+    const now = this.clock();
+    const res = await this.db
+      .updateTable('deliveries')
+      .set({
+        status: 'sending',
+        claimed_by: holder,
+        claimed_until: new Date(now.getTime() + leaseMs).toISOString(),
+        updated_at: now.toISOString(),
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /** Records the platform ids of the messages sent so far (called after each message of a multi-part delivery). */
+  async recordProgress(id: number, messageIds: string[]): Promise<void> {
+    await this.db
+      .updateTable('deliveries')
+      .set({ message_ids: JSON.stringify(messageIds), updated_at: this.clock().toISOString() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async markSent(id: number, messageIds: string[], note: string | null = null): Promise<void> {
+    const now = this.clock().toISOString();
+    await this.db
+      .updateTable('deliveries')
+      .set({
+        status: 'sent',
+        message_ids: JSON.stringify(messageIds),
+        sent_at: now,
+        updated_at: now,
+        last_error: note,
+        attempts: sql<number>`attempts + 1`,
+        claimed_by: null,
+        claimed_until: null,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Back to pending, to be tried at `at`. `countAttempt` is false for waits that are not failures (429, restricted). */
+  async retryAt(id: number, at: Date, error: string, countAttempt: boolean): Promise<void> {
+    await this.db
+      .updateTable('deliveries')
+      .set({
+        status: 'pending',
+        next_attempt_at: at.toISOString(),
+        last_error: error,
+        updated_at: this.clock().toISOString(),
+        claimed_by: null,
+        claimed_until: null,
+        ...(countAttempt ? { attempts: sql<number>`attempts + 1` } : {}),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async finish(id: number, status: 'failed' | 'dead' | 'cancelled', error: string): Promise<void> {
+    await this.db
+      .updateTable('deliveries')
+      .set({
+        status,
+        last_error: error,
+        updated_at: this.clock().toISOString(),
+        attempts: sql<number>`attempts + 1`,
+        claimed_by: null,
+        claimed_until: null,
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Every pending row of a destination that is gone becomes dead, with the reason. Returns how many. */
+  async killDestination(destinationId: string, reason: string): Promise<number> {
+    const res = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'dead', last_error: reason, updated_at: this.clock().toISOString() })
+      .where('destination_id', '=', destinationId)
+      .where('status', 'in', ['pending', 'sending'])
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  /**
+   * At start: rows left `sending` by a process that died (or whose claim expired) go back to pending.
+   * Their parts already recorded as sent are skipped; the rest is sent again (the crash bound above).
+   */
+  async recover(holder: string | null = null): Promise<number> {
+    const now = this.clock().toISOString();
+    let q = this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', claimed_by: null, claimed_until: null, updated_at: now })
+      .where('status', '=', 'sending');
+    q = holder ? q.where((eb) => eb.or([eb('claimed_until', '<', now), eb('claimed_by', '=', holder)])) : q;
+    const res = await q.executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  async get(id: number): Promise<DeliveryRow | undefined> {
+    return this.db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The sent article deliveries of an article, for edits after an update. */
+  async sentFor(articleId: string, since: Date): Promise<DeliveryRow[]> {
+    return this.db
+      .selectFrom('deliveries')
+      .selectAll()
+      .where('article_id', '=', articleId)
+      .where('kind', '=', 'article')
+      .where('status', '=', 'sent')
+      .where('sent_at', '>=', since.toISOString())
+      .execute();
+  }
+
+  /** Queue depth per destination and status, for /status and /metrics. */
+  async depth(): Promise<{ destination_id: string; status: string; n: number }[]> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['destination_id', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', 'in', ['pending', 'sending'])
+      .groupBy(['destination_id', 'status'])
+      .execute();
+    return rows.map((r) => ({ ...r, n: Number(r.n) }));
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+}

@@ -1,0 +1,133 @@
+import type { Destination } from './types.js';
+
+/**
+ * Pacing: when may the next message go to a chat? One Pacer per platform holds the policy and the recent
+ * send times; the dispatcher asks before each send. Limits are sliding windows over the reservation times,
+ * so a burst is spread out instead of being refused by the platform.
+ *
+ * Telegram (Bot API FAQ): about 30 messages/s overall, about 1/s to one chat, at most 20/min to a group or
+ * channel. WhatsApp publishes no limits and bans fast senders: a jittered gap between any two sends, a
+ * minimum gap per chat, and an hourly cap.
+ */
+export interface PacingPolicy {
+  /** Minimum time between any two sends of the platform (1000/30 for Telegram). */
+  globalGapMs: number;
+  /** Extra random gap added to globalGapMs, drawn per send (WhatsApp's 4–8 s → 4000 + up to 4000). */
+  globalJitterMs: number;
+  /** Minimum time between two sends to one chat. */
+  chatGapMs: number;
+  /** A cap per chat over a window, for groups and channels (Telegram 20/min); null for none. */
+  groupWindow: { count: number; windowMs: number } | null;
+  /** A cap over all chats (WhatsApp hourly cap); null for none. */
+  globalWindow: { count: number; windowMs: number } | null;
+}
+
+export function telegramPolicy(o: { maxPerSecond: number; chatGapMs: number; groupPerMinute: number }): PacingPolicy {
+  return {
+    // A 3% margin under the ceiling: request arrival jitter must not push a window over the limit.
+    globalGapMs: 1000 / (o.maxPerSecond * 0.97),
+    globalJitterMs: 0,
+    chatGapMs: o.chatGapMs,
+    groupWindow: { count: o.groupPerMinute, windowMs: 60_000 },
+    globalWindow: null,
+  };
+}
+
+export function whatsappPolicy(o: { gapMs: { min: number; max: number }; chatGapMs: number; hourlyCap: number }): PacingPolicy {
+  return {
+    globalGapMs: o.gapMs.min,
+    globalJitterMs: o.gapMs.max - o.gapMs.min,
+    chatGapMs: o.chatGapMs,
+    groupWindow: null,
+    globalWindow: { count: o.hourlyCap, windowMs: 3_600_000 },
+  };
+}
+
+/** Is this destination a group or channel (subject to the per-group window) rather than a private chat? */
+export function isGroupLike(dest: Destination): boolean {
+  if (dest.platform === 'telegram') return dest.chatId.startsWith('-') || dest.chatId.startsWith('@');
+  return !dest.chatId.endsWith('@s.whatsapp.net') && !dest.chatId.endsWith('@lid');
+}
+
+interface ChatState {
+  last: number;
+  /** Reservation times inside the group window (oldest first). */
+  recent: number[];
+  pausedUntil: number;
+}
+
+export class Pacer {
+  private nextGlobal = 0;
+  private readonly chats = new Map<string, ChatState>();
+  private readonly globalRecent: number[] = [];
+  private pausedUntil = 0;
+
+  constructor(
+    readonly policy: PacingPolicy,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Milliseconds until a message to `dest` may go (0: now). Reserves nothing. */
+  waitFor(dest: Destination, now: number): number {
+    const chat = this.chats.get(dest.chatId);
+    let at = Math.max(now, this.nextGlobal, this.pausedUntil);
+    if (chat) {
+      at = Math.max(at, chat.last + this.policy.chatGapMs, chat.pausedUntil);
+      const w = this.policy.groupWindow;
+      if (w && isGroupLike(dest)) {
+        prune(chat.recent, at - w.windowMs);
+        if (chat.recent.length >= w.count) at = Math.max(at, chat.recent[chat.recent.length - w.count]! + w.windowMs);
+      }
+    }
+    const gw = this.policy.globalWindow;
+    if (gw) {
+      prune(this.globalRecent, now - gw.windowMs);
+      if (this.globalRecent.length >= gw.count) at = Math.max(at, this.globalRecent[this.globalRecent.length - gw.count]! + gw.windowMs);
+    }
+    // Whole milliseconds: fractional gaps would let float error put one message too many in a window.
+    return Math.ceil(at - now);
+  }
+
+  /**
+   * Reserves the earliest slot for `dest` and returns how long to wait for it. Successive reservations
+   * queue behind each other, so concurrent callers never exceed the policy.
+   */
+  reserve(dest: Destination, now: number): number {
+    const wait = this.waitFor(dest, now);
+    const at = now + wait;
+    this.nextGlobal = (at + this.policy.globalGapMs + (this.policy.globalJitterMs > 0 ? this.random() * this.policy.globalJitterMs : 0));
+    let chat = this.chats.get(dest.chatId);
+    if (!chat) {
+      chat = { last: -Infinity, recent: [], pausedUntil: 0 };
+      this.chats.set(dest.chatId, chat);
+    }
+    chat.last = at;
+    if (this.policy.groupWindow && isGroupLike(dest)) chat.recent.push(at);
+    if (this.policy.globalWindow) this.globalRecent.push(at);
+    return wait;
+  }
+
+  /** The platform said "too many requests" for this chat: nothing goes there before `until`. */
+  pauseChat(chatId: string, until: number): void {
+    const chat = this.chats.get(chatId) ?? { last: -Infinity, recent: [], pausedUntil: 0 };
+    chat.pausedUntil = Math.max(chat.pausedUntil, until);
+    this.chats.set(chatId, chat);
+  }
+
+  /** Nothing goes to any chat before `until` (a global flood wait, a restricted account). */
+  pauseAll(until: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+  }
+
+  /** Drops state of chats idle for longer than every window, so memory stays flat over months. */
+  sweep(now: number): void {
+    const keep = Math.max(this.policy.chatGapMs, this.policy.groupWindow?.windowMs ?? 0);
+    for (const [id, c] of this.chats) if (c.last + keep < now && c.pausedUntil < now) this.chats.delete(id);
+  }
+}
+
+function prune(times: number[], before: number): void {
+  let i = 0;
+  while (i < times.length && times[i]! <= before) i++;
+  if (i > 0) times.splice(0, i);
+}

@@ -1,0 +1,144 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from '../config.js';
+import type { DestinationOptions } from './types.js';
+
+/**
+ * The optional routes file (ROUTES_FILE, YAML or JSON): which feeds go to which destinations, per-feed
+ * settings, and per-destination options. See examples/routes.yaml.
+ */
+
+const QUIET = /^([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)$/;
+
+const feedSchema = z.object({
+  url: z.string().min(1),
+  interval: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || parseDuration(v) !== null, { message: 'interval is not a duration; use 5m or 300s' }),
+  boilerplate: z.array(z.string()).optional(),
+  backfill: z.number().int().min(0).max(1000).optional(),
+  /** A section given to the feed's articles when they carry none. */
+  section: z.string().optional(),
+});
+
+const destinationSchema = z.object({
+  platform: z.enum(['telegram', 'whatsapp']),
+  chat: z.union([z.string(), z.number()]).transform(String),
+  feeds: z.array(z.string()).optional(),
+  sections: z.array(z.string()).optional(),
+  template: z.string().regex(/^[\w-]+$/, 'template is a file name under templates/<platform>/ without .eta').optional(),
+  locale: z.enum(['pt-BR', 'en']).optional(),
+  photo: z.boolean().optional(),
+  linkPreview: z.boolean().optional(),
+  silent: z.boolean().optional(),
+  quietHours: z.string().regex(QUIET, 'quietHours is HH:MM-HH:MM, e.g. 23:00-07:00').optional(),
+});
+
+const fileSchema = z.object({
+  feeds: z.array(feedSchema).optional(),
+  destinations: z.array(destinationSchema).optional(),
+  topics: z.array(z.string()).optional(),
+});
+
+export interface RouteFeed {
+  url: string;
+  intervalMs: number | null;
+  boilerplate: RegExp[];
+  backfill: number | null;
+  section: string | null;
+}
+
+export interface RouteDestination {
+  platform: 'telegram' | 'whatsapp';
+  chat: string;
+  /** Feed URLs this destination takes; null for all. */
+  feeds: string[] | null;
+  options: DestinationOptions;
+}
+
+export interface RoutesFile {
+  feeds: RouteFeed[];
+  destinations: RouteDestination[];
+  topics: string[];
+}
+
+export const EMPTY_ROUTES: RoutesFile = { feeds: [], destinations: [], topics: [] };
+
+/** Reads and validates a routes file; errors name the file, the entry and what to change. */
+export function loadRoutesFile(path: string): RoutesFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`ROUTES_FILE ${path} cannot be read: ${(err as Error).message}`);
+  }
+  return parseRoutes(text, path);
+}
+
+export function parseRoutes(text: string, name = 'routes file'): RoutesFile {
+  let data: unknown;
+  try {
+    data = name.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new Error(`${name} is not valid ${name.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const parsed = fileSchema.safeParse(data ?? {});
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`);
+    throw new Error(`${name} is invalid:\n  - ${lines.join('\n  - ')}`);
+  }
+  const f = parsed.data;
+  return {
+    feeds: (f.feeds ?? []).map((x, i) => ({
+      url: x.url,
+      intervalMs: x.interval ? parseDuration(x.interval) : null,
+      boilerplate: (x.boilerplate ?? []).map((p, j) => {
+        try {
+          return new RegExp(p, 'imu');
+        } catch (err) {
+          throw new Error(`${name}: feeds.${i}.boilerplate.${j} is not a regular expression: ${(err as Error).message}`);
+        }
+      }),
+      backfill: x.backfill ?? null,
+      section: x.section ?? null,
+    })),
+    destinations: (f.destinations ?? []).map((d) => ({
+      platform: d.platform,
+      chat: d.chat,
+      feeds: d.feeds ?? null,
+      options: {
+        ...(d.sections ? { sections: d.sections } : {}),
+        ...(d.template ? { template: d.template } : {}),
+        ...(d.locale ? { locale: d.locale } : {}),
+        ...(d.photo !== undefined ? { photo: d.photo } : {}),
+        ...(d.linkPreview !== undefined ? { linkPreview: d.linkPreview } : {}),
+        ...(d.silent !== undefined ? { silent: d.silent } : {}),
+        ...(d.quietHours ? { quietHours: d.quietHours } : {}),
+      },
+    })),
+    topics: f.topics ?? [],
+  };
+}
+
+/**
+ * When quiet hours hold at `now` in `timeZone`, the moment they end; otherwise null.
+ * `23:00-07:00` spans midnight; `12:00-14:00` does not.
+ */
+export function quietHoursEnd(spec: string, now: Date, timeZone: string): Date | null {
+  const m = QUIET.exec(spec.trim());
+  if (!m) return null;
+  const start = Number(m[1]) * 60 + Number(m[2]);
+  const end = Number(m[3]) * 60 + Number(m[4]);
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  const hh = Number(parts.find((p) => p.type === 'hour')?.value);
+  const mm = Number(parts.find((p) => p.type === 'minute')?.value);
+  const cur = hh * 60 + mm;
+  const inside = start <= end ? cur >= start && cur < end : cur >= start || cur < end;
+  if (!inside) return null;
+  const minutes = (end - cur + 1440) % 1440;
+  const t = new Date(now.getTime() + minutes * 60_000);
+  t.setUTCSeconds(0, 0);
+  return t;
+}

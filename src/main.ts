@@ -1,0 +1,257 @@
+import { resolve } from 'node:path';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { openStore, type Store } from './store/db.js';
+import { ArticleRepo } from './store/articles.js';
+import { FeedRepo } from './store/feeds.js';
+import { createRenderer, type Renderer } from './render/renderer.js';
+import { Outbox } from './delivery/outbox.js';
+import { DestinationRegistry } from './delivery/destinations.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { EMPTY_ROUTES, loadRoutesFile, type RoutesFile, type RouteFeed } from './delivery/routes-file.js';
+import type { Destination, PlatformSender } from './delivery/types.js';
+import { Pacer } from './delivery/pacer.js';
+import { Pipeline, type RouteTarget } from './pipeline.js';
+import { startPollScheduler, type PollScheduler } from './scheduler.js';
+import { startHttpServer, type Metric, type RouteHandler } from './http/server.js';
+import { previewText } from './preview.js';
+import type { Platform } from './render/types.js';
+
+/**
+ * The composition root: config → store → sources → pipeline → platforms → scheduler → http.
+ * Everything with a side effect is created here and handed to the stages that need it.
+ */
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  /** Where the console preview and the destination check lines go (stdout by default). */
+  print?: (line: string) => void;
+  fetch?: typeof fetch;
+  /** Platform adapters, created by the platform modules from config (tests may pass their own). */
+  platforms?: PlatformModule[];
+}
+
+/** A platform as the app sees it: its sender, its pacing, its destinations, and its lifecycle. */
+export interface PlatformModule {
+  platform: Platform;
+  sender: PlatformSender;
+  pacer: Pacer;
+  /** The destinations configured for this platform (env + routes file), already parsed. */
+  destinations: Destination[];
+  /** Connects, checks destinations, starts receiving commands. */
+  start(app: App): Promise<void>;
+  stop(): Promise<void>;
+  /** For /health and /status: 'open', 'connecting', 'polling', … */
+  state(): string;
+  /** HTTP handlers this platform mounts (the Telegram webhook). */
+  httpHandlers?: RouteHandler[];
+}
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  renderer: Renderer;
+  outbox: Outbox;
+  destinations: DestinationRegistry;
+  articles: ArticleRepo;
+  feeds: FeedRepo;
+  pipeline: Pipeline;
+  dispatcher: Dispatcher;
+  routes: RoutesFile;
+  platforms: PlatformModule[];
+  print: (line: string) => void;
+  /** The HTTP server's base URL once listening. */
+  httpUrl: string | null;
+  stop(): Promise<void>;
+}
+
+/** Feed URLs to poll: FEED_URLS plus the routes file's feeds, without repeats. */
+export function feedList(config: Config, routes: RoutesFile): string[] {
+  return [...new Set([...config.feeds, ...routes.feeds.map((f) => f.url)])];
+}
+
+export async function startApp(deps: AppDeps): Promise<App> {
+  const { config, logger } = deps;
+  const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const routes = config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES;
+  const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
+  renderer.preload();
+  const store = await openStore(config.databaseUrl);
+  const outbox = new Outbox(store.db);
+  const destinations = new DestinationRegistry(store.db);
+  const articles = new ArticleRepo(store.db);
+  const feeds = new FeedRepo(store.db);
+  const platforms = deps.platforms ?? [];
+
+  // Configured destinations are written to the table so the outbox can name them.
+  const targets: RouteTarget[] = [];
+  for (const p of platforms) {
+    for (const d of p.destinations) {
+      await destinations.upsert(d);
+      const fromRoutes = routes.destinations.find((r) => r.platform === d.platform && r.chat === d.chatId);
+      targets.push({ destinationId: d.id, feeds: fromRoutes?.feeds ?? null });
+    }
+  }
+
+  const consoleMode = platforms.length === 0;
+  let dispatcher!: Dispatcher;
+  const feedSettings = new Map<string, RouteFeed>(routes.feeds.map((f) => [f.url, f]));
+  const pipeline = new Pipeline({
+    feeds,
+    articles,
+    outbox,
+    destinations,
+    renderer,
+    logger: logger.child({ component: 'pipeline' }),
+    targets,
+    feedSettings,
+    pollIntervalMs: config.pollIntervalMs,
+    backfill: config.backfill,
+    summaryMaxChars: config.summaryMaxChars,
+    editWindowMs: config.editWindowMs,
+    timeZone: config.timeZone,
+    fetch: { ...config.fetch, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
+    onQueued: () => dispatcher?.wake(),
+    onFresh: consoleMode
+      ? (a) => print(previewText({ article: a, via: 'feed', ...renderer.renderBoth(a) }))
+      : undefined,
+  });
+
+  dispatcher = new Dispatcher({
+    outbox,
+    destinations,
+    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: p.sender, pacer: p.pacer }])),
+    logger: logger.child({ component: 'dispatcher' }),
+    maxAttempts: config.maxAttempts,
+  });
+
+  const app: App = {
+    config,
+    logger,
+    store,
+    renderer,
+    outbox,
+    destinations,
+    articles,
+    feeds,
+    pipeline,
+    dispatcher,
+    routes,
+    platforms,
+    print,
+    httpUrl: null,
+    stop: async () => undefined,
+  };
+
+  for (const p of platforms) await p.start(app);
+  await dispatcher.start();
+  const resumed = await pipeline.resumeUnrouted();
+  if (resumed) logger.info({ event: 'pipeline.resumed', articles: resumed }, `routed ${resumed} articles recorded before the last stop`);
+
+  const feedUrls = feedList(config, routes);
+  if (consoleMode) {
+    print(
+      [
+        '',
+        'Manchete is running in preview mode: no platform is configured, so new articles are printed here instead of sent.',
+        `Feeds: ${feedUrls.join(', ')}`,
+        'To post for real, set TELEGRAM_BOT_TOKEN and TELEGRAM_CHATS (and/or WHATSAPP_ENABLED=true with WHATSAPP_CHATS) in .env; see .env.example.',
+        '',
+      ].join('\n'),
+    );
+    await showRecent(app, feedUrls);
+  }
+
+  const scheduler: PollScheduler = startPollScheduler({
+    pollIntervalMs: config.pollIntervalMs,
+    timeZone: config.timeZone,
+    logger,
+    tick: () => pipeline.pollDue(feedUrls),
+  });
+  void scheduler.runNow();
+
+  let http: Awaited<ReturnType<typeof startHttpServer>> | null = null;
+  if (config.http.port > 0 || process.env.NODE_ENV === 'test') {
+    try {
+      http = await startHttpServer({
+        host: config.http.host,
+        port: config.http.port,
+        logger,
+        handlers: platforms.flatMap((p) => p.httpHandlers ?? []),
+        health: () => health(app),
+        metrics: () => metrics(app),
+      });
+      app.httpUrl = http.url;
+      logger.info({ event: 'http.listening', url: http.url }, `health at ${http.url}/health, metrics at ${http.url}/metrics`);
+    } catch (err) {
+      logger.warn({ event: 'http.failed', err: (err as Error).message }, `could not listen on ${config.http.host}:${config.http.port} (${(err as Error).message}); health and metrics are off. Set HTTP_PORT to a free port, or 0 to turn them off.`);
+    }
+  }
+
+  let stopping: Promise<void> | null = null;
+  app.stop = () =>
+    (stopping ??= (async () => {
+      logger.info({ event: 'app.stopping' }, 'stopping: no new polls; letting sends in flight finish');
+      await scheduler.stop();
+      for (const p of platforms) await p.stop().catch((err: unknown) => logger.warn({ err, platform: p.platform }, 'platform stop failed'));
+      const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);
+      if (unfinished) logger.warn({ event: 'app.unfinished', unfinished }, `${unfinished} sends still in flight after ${config.shutdownGraceMs / 1000} s; they resume at the next start`);
+      await http?.close();
+      await store.close();
+      logger.info({ event: 'app.stopped' }, 'stopped');
+    })());
+  return app;
+}
+
+/** Console mode on start: the newest articles of each feed, so a fresh install shows output at once. */
+async function showRecent(app: App, feedUrls: string[]): Promise<void> {
+  const { preview } = await import('./preview.js');
+  for (const url of feedUrls) {
+    try {
+      const items = await preview(url, {
+        renderer: app.renderer,
+        platforms: ['telegram', 'whatsapp'],
+        limit: 3,
+        summaryMaxChars: app.config.summaryMaxChars,
+        fetch: { ...app.config.fetch, fetchPages: false },
+      });
+      app.print(`The ${items.length} most recent articles of ${url}, as they would be posted:\n`);
+      for (const item of items) app.print(previewText(item));
+    } catch (err) {
+      app.print(`${url}: ${(err as Error).message}`);
+    }
+  }
+  app.print('Watching for new articles…\n');
+}
+
+async function health(app: App) {
+  const feeds = await app.feeds.list();
+  const failing = feeds.filter((f) => f.failures > 0);
+  const counts = await app.outbox.counts();
+  const platforms = Object.fromEntries(app.platforms.map((p) => [p.platform, p.state()]));
+  return {
+    ok: true,
+    platforms,
+    paused: false,
+    feeds: { total: feeds.length, failing: failing.map((f) => ({ url: f.url, failures: f.failures, error: f.last_error })) },
+    deliveries: counts,
+    dispatcher: app.dispatcher.stats,
+  };
+}
+
+async function metrics(app: App): Promise<Metric[]> {
+  const counts = await app.outbox.counts();
+  const feeds = await app.feeds.list();
+  const s = app.dispatcher.stats;
+  return [
+    { name: 'manchete_deliveries', help: 'Deliveries in the outbox by status.', type: 'gauge', values: Object.entries(counts).map(([status, value]) => ({ labels: { status }, value })) },
+    { name: 'manchete_sent_total', help: 'Deliveries sent by this process.', type: 'counter', values: [{ value: s.sent }] },
+    { name: 'manchete_failed_total', help: 'Deliveries that failed for good in this process.', type: 'counter', values: [{ value: s.failed }] },
+    { name: 'manchete_retries_total', help: 'Retries after transient errors.', type: 'counter', values: [{ value: s.retried }] },
+    { name: 'manchete_rate_limited_total', help: '429 answers honoured.', type: 'counter', values: [{ value: s.rateLimited }] },
+    { name: 'manchete_feed_failures', help: 'Consecutive failures per feed.', type: 'gauge', values: feeds.map((f) => ({ labels: { feed: f.url }, value: f.failures })) },
+    { name: 'manchete_platform_up', help: '1 when the platform is connected.', type: 'gauge', values: app.platforms.map((p) => ({ labels: { platform: p.platform, state: p.state() }, value: ['open', 'ready', 'polling', 'webhook'].includes(p.state()) ? 1 : 0 })) },
+  ];
+}

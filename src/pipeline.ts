@@ -1,0 +1,305 @@
+import type { Article } from './articles/article.js';
+import { foldTopic } from './articles/fold.js';
+import { isThin, normalizeItem } from './articles/normalize.js';
+import { enrichArticle, extractPage } from './sources/page.js';
+import { fetchFeed, fetchPage } from './sources/fetch.js';
+import { parseFeed } from './sources/parse.js';
+import { SourceError } from './sources/types.js';
+import type { DestinationRegistry, DestinationRecord } from './delivery/destinations.js';
+import { destinationId } from './delivery/destinations.js';
+import type { NewDelivery, Outbox } from './delivery/outbox.js';
+import { PRIORITY } from './delivery/outbox.js';
+import { quietHoursEnd, type RouteFeed } from './delivery/routes-file.js';
+import type { Renderer } from './render/renderer.js';
+import type { Platform } from './render/types.js';
+import type { ArticleRepo } from './store/articles.js';
+import type { FeedRepo, FeedRow } from './store/feeds.js';
+import type { Logger } from './log.js';
+
+/**
+ * The ingest pipeline: poll a feed → parse → normalise → record (dedup, updates) → route → render →
+ * outbox. One call per feed per tick; a failing feed backs off on its own and never stops the others.
+ */
+
+/** Where an article may go: a configured destination with the feeds and sections it takes. */
+export interface RouteTarget {
+  destinationId: string;
+  /** Feed URLs this destination takes; null for all. */
+  feeds: string[] | null;
+}
+
+export interface PipelineOptions {
+  feeds: FeedRepo;
+  articles: ArticleRepo;
+  outbox: Outbox;
+  destinations: DestinationRegistry;
+  renderer: Renderer;
+  logger: Logger;
+  /** Configured destinations (TELEGRAM_CHATS, WHATSAPP_CHATS, the routes file). */
+  targets: RouteTarget[];
+  /** Active private subscribers' chat ids for any of these folded topics, per platform enabled for private pushes. */
+  subscribers?: (platform: Platform, topics: string[]) => Promise<string[]>;
+  /** Platforms that may receive private pushes (Telegram; WhatsApp only with WHATSAPP_PRIVATE_PUSH). */
+  privatePlatforms?: Platform[];
+  feedSettings: Map<string, RouteFeed>;
+  pollIntervalMs: number;
+  backfill: number;
+  summaryMaxChars: number;
+  editWindowMs: number;
+  timeZone: string;
+  fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; fetch?: typeof fetch };
+  /** New work is in the outbox (the dispatcher's wake). */
+  onQueued?: () => void;
+  /** Every fresh article after recording (the console preview prints them). */
+  onFresh?: (article: Article) => void;
+  clock?: () => Date;
+}
+
+export interface PollReport {
+  feed: string;
+  status: 'ok' | 'not-modified' | 'failed' | 'skipped';
+  fresh: number;
+  updated: number;
+  backlog: number;
+  queued: number;
+  error?: string;
+  nextPollAt?: Date;
+}
+
+const MAX_BACKOFF_MS = 60 * 60_000;
+/** A feed's own Cache-Control/ttl is a floor between polls, but never more than this. */
+const MAX_FLOOR_MS = 60 * 60_000;
+
+export class Pipeline {
+  private readonly clock: () => Date;
+  private readonly polling = new Set<string>();
+
+  constructor(private readonly o: PipelineOptions) {
+    this.clock = o.clock ?? (() => new Date());
+  }
+
+  /** Polls every feed in `urls` whose next poll is due; feeds run in parallel (bounded), failures stay per feed. */
+  async pollDue(urls: string[], parallel = 4): Promise<PollReport[]> {
+    const due: string[] = [];
+    for (const url of urls) {
+      const row = await this.o.feeds.ensure(url);
+      if (!row.next_poll_at || Date.parse(row.next_poll_at) <= this.clock().getTime()) due.push(url);
+    }
+    const reports: PollReport[] = [];
+    let i = 0;
+    const worker = async () => {
+      while (i < due.length) {
+        const url = due[i++]!;
+        reports.push(await this.pollFeed(url));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, due.length) }, worker));
+    return reports;
+  }
+
+  /** Polls one feed now, whatever its schedule. */
+  async pollFeed(url: string): Promise<PollReport> {
+    if (this.polling.has(url)) return { feed: url, status: 'skipped', fresh: 0, updated: 0, backlog: 0, queued: 0 };
+    this.polling.add(url);
+    try {
+      return await this.poll(url);
+    } finally {
+      this.polling.delete(url);
+    }
+  }
+
+  private intervalFor(url: string): number {
+    return this.o.feedSettings.get(url)?.intervalMs ?? this.o.pollIntervalMs;
+  }
+
+  private async poll(url: string): Promise<PollReport> {
+    const { feeds, articles, logger } = this.o;
+    const row = await feeds.ensure(url);
+    const started = this.clock();
+    const settings = this.o.feedSettings.get(url);
+    try {
+      const outcome = await fetchFeed(
+        { url: row.final_url ?? url, etag: row.etag, lastModified: row.last_modified },
+        { ...this.o.fetch, maxBytes: this.o.fetch.maxBytes },
+      );
+      if (outcome.status === 'not-modified') {
+        const next = this.nextPoll(url, started, outcome.maxAgeS, null);
+        await feeds.update(url, { last_polled_at: started.toISOString(), last_ok_at: started.toISOString(), next_poll_at: next.toISOString(), failures: 0, last_error: null });
+        logger.debug({ event: 'feed.not_modified', feed: url }, `feed ${url}: not modified`);
+        return { feed: url, status: 'not-modified', fresh: 0, updated: 0, backlog: 0, queued: 0, nextPollAt: next };
+      }
+      const parsed = parseFeed(outcome.text, outcome.finalUrl);
+      const list: Article[] = [];
+      for (const item of parsed.items) {
+        const a = normalizeItem(item, { feedUrl: url, summaryMaxChars: this.o.summaryMaxChars, boilerplate: settings?.boilerplate ?? [] });
+        if (!a) continue;
+        if (!a.section && settings?.section) a.section = settings.section;
+        list.push(a);
+      }
+      const firstPoll = row.primed_at === null;
+      const rec = await articles.record(list, { firstPoll, backfill: settings?.backfill ?? this.o.backfill });
+      const fresh = await this.enrichThin(rec.fresh, settings?.boilerplate ?? []);
+      let queued = 0;
+      for (const a of fresh) {
+        this.o.onFresh?.(a);
+        queued += (await this.route(a, { priority: PRIORITY.article })).length;
+      }
+      await articles.setState(fresh.map((a) => a.id), 'routed');
+      for (const u of rec.updated) queued += await this.queueEdits(u.article, u.version);
+      const next = this.nextPoll(url, started, outcome.maxAgeS, parsed.ttlMinutes);
+      await feeds.update(url, {
+        final_url: outcome.permanentUrl ?? row.final_url,
+        title: parsed.title ?? row.title,
+        etag: outcome.etag,
+        last_modified: outcome.lastModified,
+        min_interval_s: floorSeconds(outcome.maxAgeS, parsed.ttlMinutes),
+        last_polled_at: started.toISOString(),
+        last_ok_at: started.toISOString(),
+        next_poll_at: next.toISOString(),
+        failures: 0,
+        last_error: null,
+        primed_at: row.primed_at ?? started.toISOString(),
+      });
+      if (outcome.permanentUrl && outcome.permanentUrl !== row.final_url)
+        logger.warn({ event: 'feed.moved', feed: url, to: outcome.permanentUrl }, `feed ${url} moved permanently to ${outcome.permanentUrl}; polling that from now on (update FEED_URLS)`);
+      if (row.failures > 0) logger.info({ event: 'feed.recovered', feed: url, failures: row.failures }, `feed ${url} answers again after ${row.failures} failures`);
+      if (queued) this.o.onQueued?.();
+      const report: PollReport = { feed: url, status: 'ok', fresh: fresh.length, updated: rec.updated.length, backlog: rec.backlog, queued, nextPollAt: next };
+      logger.info({ event: 'feed.polled', ...report }, `feed ${url}: ${fresh.length} new, ${rec.updated.length} updated${rec.backlog ? `, ${rec.backlog} older recorded without posting` : ''}`);
+      return report;
+    } catch (err) {
+      const failures = row.failures + 1;
+      const wait = Math.min(MAX_BACKOFF_MS, this.intervalFor(url) * 2 ** Math.min(failures, 20));
+      const next = new Date(started.getTime() + wait);
+      const reason = err instanceof Error ? err.message : String(err);
+      await feeds.update(url, { last_polled_at: started.toISOString(), next_poll_at: next.toISOString(), failures, last_error: reason });
+      logger.warn(
+        { event: 'feed.failed', feed: url, failures, retryInMs: wait, reason, kind: err instanceof SourceError ? err.details.kind : 'internal' },
+        `${reason}; retrying in ${humanMs(wait)} (failure ${failures})`,
+      );
+      return { feed: url, status: 'failed', fresh: 0, updated: 0, backlog: 0, queued: 0, error: reason, nextPollAt: next };
+    }
+  }
+
+  private nextPoll(url: string, from: Date, maxAgeS: number | null, ttlMinutes: number | null): Date {
+    const floor = Math.min(MAX_FLOOR_MS, (floorSeconds(maxAgeS, ttlMinutes) ?? 0) * 1000);
+    return new Date(from.getTime() + Math.max(this.intervalFor(url), floor));
+  }
+
+  /** Thin feed items (no real lead) get their page fetched and read; a page that fails leaves the item as it was. */
+  private async enrichThin(list: Article[], boilerplate: RegExp[]): Promise<Article[]> {
+    if (!this.o.fetch.fetchPages) return list;
+    const out = [...list];
+    const thin = out.map((a, i) => ({ a, i })).filter(({ a }) => isThin(a));
+    let k = 0;
+    const worker = async () => {
+      while (k < thin.length) {
+        const { a, i } = thin[k++]!;
+        try {
+          const page = await fetchPage(a.url, { ...this.o.fetch, maxBytes: this.o.fetch.pageMaxBytes });
+          out[i] = enrichArticle(a, extractPage(page.text, page.finalUrl, { summaryMaxChars: this.o.summaryMaxChars, boilerplate }));
+        } catch (err) {
+          this.o.logger.info({ event: 'page.failed', url: a.url, reason: (err as Error).message }, `could not read the page of a thin item; posting it as the feed gave it`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, thin.length) }, worker));
+    return out;
+  }
+
+  /**
+   * Which destinations get an article: configured destinations whose feeds and sections match, plus
+   * private subscribers of its section or tags. `only` restricts to given destination ids (editor push).
+   */
+  async destinationsFor(article: Article, only?: string[]): Promise<DestinationRecord[]> {
+    const out: DestinationRecord[] = [];
+    const topics = [article.section, ...article.tags].filter((t): t is string => !!t).map(foldTopic);
+    for (const t of this.o.targets) {
+      if (only && !only.includes(t.destinationId)) continue;
+      if (!only && t.feeds && (!article.feedUrl || !t.feeds.includes(article.feedUrl))) continue;
+      const dest = await this.o.destinations.get(t.destinationId);
+      if (!dest || dest.status === 'dead') continue;
+      const sections = dest.options.sections?.map(foldTopic);
+      if (!only && sections && sections.length && !topics.some((x) => sections.includes(x))) continue;
+      out.push(dest);
+    }
+    if (!only && this.o.subscribers && topics.length) {
+      for (const platform of this.o.privatePlatforms ?? []) {
+        for (const chatId of await this.o.subscribers(platform, topics)) {
+          const id = destinationId(platform, chatId);
+          let dest = await this.o.destinations.get(id);
+          if (!dest) dest = await this.o.destinations.upsert({ id, platform, chatId, threadId: null, options: {} });
+          if (dest.status !== 'dead') out.push(dest);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Renders an article for each of its destinations and queues the deliveries. Returns their ids. */
+  async route(article: Article, opts: { priority: number; only?: string[]; version?: number; ignoreQuietHours?: boolean }): Promise<number[]> {
+    const dests = await this.destinationsFor(article, opts.only);
+    const now = this.clock();
+    const items: NewDelivery[] = [];
+    for (const d of dests) {
+      if (!opts.only && (await this.o.outbox.exists(article.id, d.id))) continue;
+      const quiet = !opts.ignoreQuietHours && d.options.quietHours ? quietHoursEnd(d.options.quietHours, now, this.o.timeZone) : null;
+      items.push({
+        articleId: article.id,
+        destinationId: d.id,
+        kind: 'article',
+        priority: opts.priority,
+        payload: this.o.renderer.render(article, d.platform, d.options),
+        articleVersion: opts.version ?? 1,
+        ...(quiet ? { notBefore: quiet } : {}),
+      });
+    }
+    const ids = await this.o.outbox.enqueue(items);
+    if (ids.length) this.o.onQueued?.();
+    return ids;
+  }
+
+  /** An article changed its title or lead: edit what was sent within the edit window. */
+  private async queueEdits(article: Article, version: number): Promise<number> {
+    const since = new Date(this.clock().getTime() - this.o.editWindowMs);
+    const sent = await this.o.outbox.sentFor(article.id, since);
+    const items: NewDelivery[] = [];
+    for (const s of sent) {
+      const dest = await this.o.destinations.get(s.destination_id);
+      if (!dest || dest.status === 'dead') continue;
+      const original = JSON.parse(s.payload) as { kind: string }[];
+      const payload = this.o.renderer.render(article, dest.platform, dest.options);
+      // An edit keeps each message's kind: a caption stays a caption, a text stays a text.
+      if (payload.length !== original.length || payload.some((p, i) => p.kind !== original[i]?.kind)) {
+        this.o.logger.info({ event: 'edit.skipped', article: article.id, destination: dest.id }, `article ${article.url} changed, but its new form does not fit the sent messages; not edited`);
+        continue;
+      }
+      items.push({ articleId: article.id, destinationId: dest.id, kind: 'edit', priority: PRIORITY.edit, payload, articleVersion: version });
+    }
+    await this.o.outbox.enqueue(items);
+    if (items.length)
+      this.o.logger.info({ event: 'article.updated', article: article.id, edits: items.length }, `article ${article.url} changed; editing ${items.length} sent message(s)`);
+    return items.length;
+  }
+
+  /** Articles recorded as new but never routed (the process stopped in between): route them now. */
+  async resumeUnrouted(): Promise<number> {
+    const list = await this.o.articles.unrouted();
+    for (const a of list) await this.route(a, { priority: PRIORITY.article });
+    await this.o.articles.setState(list.map((a) => a.id), 'routed');
+    return list.length;
+  }
+}
+
+function floorSeconds(maxAgeS: number | null, ttlMinutes: number | null): number | null {
+  const v = Math.max(maxAgeS ?? 0, (ttlMinutes ?? 0) * 60);
+  return v > 0 ? v : null;
+}
+
+export function humanMs(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(ms % 3_600_000 ? 1 : 0)} h`;
+}
+
+export type { FeedRow };

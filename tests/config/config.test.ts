@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULTS, loadConfig, parseBytes, parseDuration } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('gives working defaults with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.feeds).toEqual(['examples/feed.xml']);
+    expect(c.pollIntervalMs).toBe(120_000);
+    expect(c.timeZone).toBe('America/Sao_Paulo');
+    expect(c.telegram.token).toBeNull();
+    expect(c.fetch).toMatchObject({ timeoutMs: 15_000, maxBytes: 5 * 1024 * 1024 });
+    expect(c.whatsapp.gapMs).toEqual({ min: 4000, max: 8000 });
+    expect(c.whatsapp.privatePush).toBe(false);
+  });
+
+  it('names the variable, the problem and an example', () => {
+    expect(() => loadConfig({ POLL_INTERVAL: '2 minutos' })).toThrow('POLL_INTERVAL="2 minutos" is not a duration; use 120s, 2m or 1h');
+  });
+
+  it('lists every problem at once', () => {
+    try {
+      loadConfig({ POLL_INTERVAL: 'x', TZ: 'Mars/Base', BACKFILL: '-1', EDITORS: 'bob', TELEGRAM_BOT_TOKEN: 'nope' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const text = (err as ConfigError).message;
+      expect(text).toContain('POLL_INTERVAL');
+      expect(text).toContain('BACKFILL="-1" must be a whole number');
+      expect(text).toContain('TELEGRAM_BOT_TOKEN does not look like a bot token');
+    }
+    expect(() => loadConfig({ TZ: 'Mars/Base' })).toThrow('TZ="Mars/Base" is not a time zone');
+    expect(() => loadConfig({ EDITORS: 'bob' })).toThrow('EDITORS entry "bob" is not platform:id');
+  });
+
+  it('never echoes a token in its errors', () => {
+    const token = '123456:' + 'A'.repeat(10);
+    try {
+      loadConfig({ TELEGRAM_BOT_TOKEN: token });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(token);
+    }
+  });
+
+  it('parses editors, lists and rates', () => {
+    const c = loadConfig({
+      EDITORS: 'telegram:12345, whatsapp:+5511999998888',
+      TELEGRAM_CHATS: '@canal,-1001234567890:42',
+      REPLY_RATE: '10/min',
+      WHATSAPP_GAP: '5s-9s',
+    });
+    expect(c.editors).toEqual([
+      { platform: 'telegram', id: '12345' },
+      { platform: 'whatsapp', id: '5511999998888' },
+    ]);
+    expect(c.telegram.chats).toEqual(['@canal', '-1001234567890:42']);
+    expect(c.replyRate).toEqual({ count: 10, perMs: 60_000 });
+    expect(c.whatsapp.gapMs).toEqual({ min: 5000, max: 9000 });
+    expect(() => loadConfig({ WHATSAPP_GAP: '9s-5s' })).toThrow('WHATSAPP_GAP="9s-5s" is not a duration range');
+  });
+
+  it('parses durations and sizes', () => {
+    expect(parseDuration('120s')).toBe(120_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('90')).toBe(90_000);
+    expect(parseDuration('2 minutos')).toBeNull();
+    expect(parseDuration('')).toBeNull();
+    expect(parseBytes('5MB')).toBe(5 * 1024 * 1024);
+    expect(parseBytes('512kb')).toBe(512 * 1024);
+    expect(parseBytes('lots')).toBeNull();
+  });
+
+  it('.env.example lists every variable with its default', () => {
+    const text = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    for (const [name, value] of Object.entries(DEFAULTS)) {
+      const m = new RegExp(`^${name}=(.*)$`, 'm').exec(text);
+      expect(m, `${name} missing from .env.example`).not.toBeNull();
+      expect(m![1], name).toBe(value);
+    }
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { Pacer, telegramPolicy, whatsappPolicy } from '../../src/delivery/pacer.js';
+import type { Destination } from '../../src/delivery/types.js';
+
+const tg = (chatId: string): Destination => ({ id: `telegram:${chatId}`, platform: 'telegram', chatId, threadId: null, options: {} });
+const wa = (chatId: string): Destination => ({ id: `whatsapp:${chatId}`, platform: 'whatsapp', chatId, threadId: null, options: {} });
+
+/** Drives a pacer like the dispatcher does: send whenever allowed, advancing a virtual clock. */
+function simulate(pacer: Pacer, dests: Destination[], count: number): number[] {
+  const times: number[] = [];
+  let now = 0;
+  let i = 0;
+  while (times.length < count) {
+    const d = dests[i % dests.length]!;
+    const wait = pacer.waitFor(d, now);
+    if (wait > 0) {
+      now += wait;
+      continue;
+    }
+    pacer.reserve(d, now);
+    times.push(now);
+    i++;
+  }
+  return times;
+}
+
+const maxInWindow = (times: number[], windowMs: number) => {
+  let best = 0;
+  for (let a = 0, b = 0; b < times.length; b++) {
+    while (times[b]! - times[a]! >= windowMs) a++;
+    best = Math.max(best, b - a + 1);
+  }
+  return best;
+};
+
+describe('Pacer (Telegram)', () => {
+  const policy = telegramPolicy({ maxPerSecond: 30, chatGapMs: 1000, groupPerMinute: 20 });
+
+  it('stays under 30 messages per second across many private chats, close to the ceiling', () => {
+    const dests = Array.from({ length: 500 }, (_, i) => tg(String(1000 + i)));
+    const times = simulate(new Pacer(policy), dests, 600);
+    expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(30);
+    const rate = (times.length - 1) / ((times.at(-1)! - times[0]!) / 1000);
+    expect(rate).toBeGreaterThan(28.5);
+  });
+
+  it('sends at most one message per second to one chat', () => {
+    const times = simulate(new Pacer(policy), [tg('42')], 10);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('queues a burst of 50 to one channel at 20 per minute', () => {
+    const times = simulate(new Pacer(policy), [tg('@canal')], 50);
+    expect(maxInWindow(times, 60_000)).toBeLessThanOrEqual(20);
+    expect(times.at(-1)!).toBeGreaterThanOrEqual(120_000);
+  });
+
+  it('honours a pause for one chat without holding the others', () => {
+    const p = new Pacer(policy);
+    p.pauseChat('@a', 5_000);
+    expect(p.waitFor(tg('@a'), 0)).toBe(5_000);
+    expect(p.waitFor(tg('@b'), 0)).toBe(0);
+  });
+});
+
+describe('Pacer (WhatsApp)', () => {
+  it('spaces sends by a jittered 4–8 s gap and caps the hour', () => {
+    let seed = 1;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const p = new Pacer(whatsappPolicy({ gapMs: { min: 4000, max: 8000 }, chatGapMs: 30_000, hourlyCap: 60 }), random);
+    const dests = Array.from({ length: 20 }, (_, i) => wa(`1203630${i}@g.us`));
+    const times = simulate(p, dests, 130);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(4000);
+    expect(new Set(gaps.map((g) => Math.round(g / 100))).size).toBeGreaterThan(5);
+    expect(maxInWindow(times, 3_600_000)).toBeLessThanOrEqual(60);
+  });
+
+  it('keeps the per-chat gap', () => {
+    const p = new Pacer(whatsappPolicy({ gapMs: { min: 4000, max: 4000 }, chatGapMs: 30_000, hourlyCap: 1000 }));
+    const times = simulate(p, [wa('1@g.us')], 4);
+    expect(times).toEqual([0, 30_000, 60_000, 90_000]);
+  });
+});
