@@ -38,7 +38,7 @@ export interface PipelineOptions {
   /** Configured destinations (TELEGRAM_CHATS, WHATSAPP_CHATS, the routes file). */
   targets: RouteTarget[];
   /** Active private subscribers' chat ids for any of these folded topics, per platform enabled for private pushes. */
-  subscribers?: (platform: Platform, topics: string[]) => Promise<string[]>;
+  subscribers?: (platform: Platform, topics: string[]) => Promise<{ chatId: string; locale: string }[]>;
   /** Platforms that may receive private pushes (Telegram; WhatsApp only with WHATSAPP_PRIVATE_PUSH). */
   privatePlatforms?: Platform[];
   feedSettings: Map<string, RouteFeed>;
@@ -225,10 +225,11 @@ export class Pipeline {
     }
     if (!only && this.o.subscribers && topics.length) {
       for (const platform of this.o.privatePlatforms ?? []) {
-        for (const chatId of await this.o.subscribers(platform, topics)) {
+        for (const { chatId, locale } of await this.o.subscribers(platform, topics)) {
           const id = destinationId(platform, chatId);
           let dest = await this.o.destinations.get(id);
-          if (!dest) dest = await this.o.destinations.upsert({ id, platform, chatId, threadId: null, options: {} });
+          if (!dest || dest.options.locale !== locale)
+            dest = await this.o.destinations.upsert({ id, platform, chatId, threadId: null, options: { locale } }, dest?.status !== 'dead');
           if (dest.status !== 'dead') out.push(dest);
         }
       }

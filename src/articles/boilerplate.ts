@@ -77,8 +77,9 @@ export const DEFAULT_BOILERPLATE: readonly RegExp[] = [
 
 /** Whole lines that are page furniture (tested against the full line, not its sentences). */
 export const LINE_BOILERPLATE: readonly RegExp[] = [
-  // A photo caption: a short line ending with a credit "(Foto: …)" or "| Foto: …".
-  re(String.raw`^.{0,300}(?:\((?:fotos?|imagem|photo|image|cr[ée]dito|credit|reprodu[çc][ãa]o)\s*:[^()]*\)|[|–—]\s*(?:fotos?|photo|imagem|image)\s*:.{1,120})\s*$`),
+  // A photo caption: a line ending with a credit "(Foto: …)" or "| Foto: …" (long lines are paragraphs
+  // with a credit inside, handled by INLINE_BOILERPLATE instead).
+  re(String.raw`(?:\((?:fotos?|imagem|photo|image|cr[ée]dito|credit|reprodu[çc][ãa]o)\s*:[^()]*\)|[|–—]\s*(?:fotos?|photo|imagem|image)\s*:[^|–—]{1,120})\s*$`),
   // Breadcrumbs: "HOME > Mundo", "Início › Política".
   re(String.raw`^(?:home|in[íi]cio|p[áa]gina\s+inicial)\s*[>›»/|]`),
   // Share boxes: "Compartilhe", "Compartilhar:", "Share this article", "Copiar link", "Imprimir".
@@ -86,6 +87,9 @@ export const LINE_BOILERPLATE: readonly RegExp[] = [
   // A line of network names only: "Facebook Twitter WhatsApp E-mail".
   re(String.raw`^(?:(?:facebook|twitter|x|whats\s?app|telegram|linkedin|e-?mail|pinterest|reddit|bluesky|threads|copiar\s+link|copy\s+link|imprimir|print)\s*[|·•,/]?\s*){2,}$`),
 ];
+
+/** Lines longer than this are paragraphs, never page furniture. */
+const MAX_FURNITURE_LINE = 300;
 
 /** Fragments cut out of a line that otherwise stays. */
 export const INLINE_BOILERPLATE: readonly RegExp[] = [
@@ -115,6 +119,40 @@ const MAX_BOX_LINES = 8;
 function matches(pattern: RegExp, text: string): boolean {
   pattern.lastIndex = 0; // patterns with the g flag keep state between calls
   return pattern.test(text);
+}
+
+/** Where a sentence may start inside a line (looser than `splitSentences`: this only pre-filters). */
+const SENTENCE_START = String.raw`(?:^|(?<=[.!?…]["'”’»)\]]*\s))`;
+
+/**
+ * A rule rewritten to find its match at any sentence start of a line, and to let its end anchor match
+ * before any space. Only a cheap test of whether a line needs the per-sentence pass.
+ */
+function anywhere(rule: RegExp): RegExp {
+  const source = rule.source.startsWith('^') ? SENTENCE_START + rule.source.slice(1) : rule.source;
+  return new RegExp(source.replace(/(?<!\\)\$$/, String.raw`(?=\s|$)`), rule.flags.replace('g', '').replace('y', ''));
+}
+
+/** All default rules in one pre-filter regex. */
+const DEFAULT_ANYWHERE = new RegExp(DEFAULT_BOILERPLATE.map((r) => `(?:${anywhere(r).source})`).join('|'), 'iu');
+/** Pre-filters of a feed's own rules, made once per RegExp object. */
+const extraAnywhere = new WeakMap<RegExp, RegExp>();
+
+function mayMatch(line: string, extra: readonly RegExp[]): boolean {
+  if (DEFAULT_ANYWHERE.test(line)) return true;
+  for (const rule of extra) {
+    let pre = extraAnywhere.get(rule);
+    if (!pre) {
+      try {
+        pre = anywhere(rule);
+      } catch {
+        pre = rule;
+      }
+      extraAnywhere.set(rule, pre);
+    }
+    if (matches(pre, line)) return true;
+  }
+  return false;
 }
 
 function dropSentences(line: string, rules: readonly RegExp[]): string {
@@ -168,8 +206,8 @@ export function stripBoilerplate(text: string, extra: readonly RegExp[] = []): s
       }
       continue;
     }
-    if (LINE_BOILERPLATE.some((r) => matches(r, line))) continue;
-    const kept = cutInline(dropSentences(line, rules));
+    if (line.length <= MAX_FURNITURE_LINE && LINE_BOILERPLATE.some((r) => matches(r, line))) continue;
+    const kept = cutInline(mayMatch(line, extra) ? dropSentences(line, rules) : line);
     if (kept) out.push(kept);
   }
   return normalizeWhitespace(out.join('\n'));

@@ -164,7 +164,7 @@ export async function subscribersForTopics(
     .where('subscribers.platform', '=', platform)
     .where('subscribers.active', '=', 1)
     .where('subscriptions.topic', 'in', keys)
-    .orderBy('subscribers.id')
+    .orderBy('id')
     .execute();
   return rows.map((r) => ({ id: r.id, platform, chatId: r.chat_id, locale: asLocale(r.locale) }));
 }

@@ -60,12 +60,16 @@ export function escapeHtml(value: unknown): string {
  * that would start a quote line → `›` (U+203A).
  * Look-alikes were chosen over zero-width characters because they cannot pair up with anything,
  * whatever WhatsApp's rules for word boundaries are, and they survive copy and paste visibly.
- * URLs (`http://…`, `https://…`) are kept byte for byte, so links keep working.
+ * Inside URLs (`http://…`, `https://…`), `_` and `~` are kept so links keep working (both are common
+ * in paths); a URL's trailing punctuation is not part of it, as with any linkifier. `*` and `` ` ``
+ * are replaced even in URLs: they are almost never in real links, and they are the characters that
+ * could bold or monospace the rest of the message.
  */
 const WA_TEST = /[*_~`>]/;
 const WA_RE = /[*_~`]|(^|\n)([ \t]*)>/g;
+const WA_URL_RE = /[*`]/g;
 const WA_MAP: Record<string, string> = { '*': '\u2217', _: '\u02CD', '~': '\u223C', '`': '\u02CB' };
-const URL_RE = /https?:\/\/[^\s]+/gi;
+const URL_RE = /https?:\/\/[^\s]*[^\s_~*`.,;:!?'")\]}>]/gi;
 
 function neutraliseWhatsApp(s: string): string {
   return s.replace(WA_RE, (m: string, lineStart: string | undefined, indent: string | undefined) =>
@@ -82,7 +86,7 @@ export function escapeWhatsApp(value: unknown): string {
   let last = 0;
   URL_RE.lastIndex = 0;
   for (let m = URL_RE.exec(s); m; m = URL_RE.exec(s)) {
-    out += neutraliseWhatsApp(s.slice(last, m.index)) + m[0];
+    out += neutraliseWhatsApp(s.slice(last, m.index)) + m[0].replace(WA_URL_RE, (c) => WA_MAP[c]!);
     last = URL_RE.lastIndex;
   }
   return out + neutraliseWhatsApp(s.slice(last));

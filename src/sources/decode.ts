@@ -39,7 +39,7 @@ export function decodeBody(bytes: Uint8Array, contentType: string | null): strin
       text = UTF8_FATAL.decode(bytes);
     } catch {
       // Labelled (or declared) UTF-8 but it is not: the label is wrong; Latin-1 is what such sites send.
-      text = new TextDecoder('windows-1252').decode(source === 'bom' ? bytes.subarray(3) : bytes);
+      text = decodeWindows1252(source === 'bom' ? bytes.subarray(3) : bytes);
     }
   } else {
     text = decoderFor(charset).decode(bytes);
@@ -141,12 +141,26 @@ function normaliseLabel(label: string | null): string | null {
 }
 
 function decoderFor(charset: string): { decode(bytes: Uint8Array): string } {
+  if (charset === 'windows-1252') return { decode: decodeWindows1252 };
   try {
     // TextDecoder strips a UTF-8/UTF-16 BOM by default.
     return new TextDecoder(charset);
   } catch {
-    return new TextDecoder('windows-1252');
+    return { decode: decodeWindows1252 };
   }
+}
+
+// Node 20's TextDecoder decodes windows-1252 as plain Latin-1 (0x80–0x9F become C1 controls instead of
+// “ ” € …), so the 32 characters that differ are mapped here.
+const CP1252_HIGH =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+/** windows-1252 (and so ISO-8859-1, as WHATWG reads it): every byte maps to one character. */
+export function decodeWindows1252(bytes: Uint8Array): string {
+  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  if (!/[\u0080-\u009f]/.test(latin1)) return latin1;
+  return latin1.replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!);
 }
 
 function isValidUtf8(bytes: Uint8Array): boolean {

@@ -261,7 +261,10 @@ export function extractPage(html: string, url: string, opts: ExtractPageOptions)
   const siteName = first('og:site_name', 'application-name') ?? ld?.publisher ?? null;
   const docTitle = collapseWhitespace(document.querySelector('title')?.textContent ?? '');
   const metaTitle = first('og:title', 'twitter:title', 'dc.title') ?? ld?.headline ?? null;
-  const description = first('og:description', 'twitter:description', 'description', 'dc.description') ?? ld?.description ?? null;
+  const descriptions = [
+    ...['og:description', 'twitter:description', 'description', 'dc.description'].map((k) => meta.get(k)?.[0]),
+    ld?.description,
+  ].filter((d): d is string => !!d);
   const metaAuthor = [first('author', 'dc.creator', 'parsely-author', 'sailthru.author'), first('article:author')]
     .find((a) => a && !/^https?:\/\//i.test(a)) ?? ld?.author ?? null;
   const published =
@@ -290,8 +293,10 @@ export function extractPage(html: string, url: string, opts: ExtractPageOptions)
   else if (docTitle) title = stripSiteName(docTitle, siteName, true);
   else if (readable?.title) title = collapseWhitespace(readable.title);
 
-  const ownLead = description ? stripBoilerplate(description, extra) : '';
-  const leadSource = collapseWhitespace(ownLead).length >= MIN_LEAD_CHARS || !body ? ownLead : body;
+  const cleaned = descriptions.map((d) => stripBoilerplate(d, extra)).filter(Boolean);
+  const ownLead = cleaned.find((d) => d.length >= MIN_LEAD_CHARS);
+  const bodyLead = leadFromBody(body, title);
+  const leadSource = ownLead ?? (bodyLead.length > (cleaned[0]?.length ?? 0) ? bodyLead : (cleaned[0] ?? ''));
   const author = metaAuthor ?? (readable?.byline ? collapseWhitespace(readable.byline) : null);
 
   return {
@@ -308,6 +313,20 @@ export function extractPage(html: string, url: string, opts: ExtractPageOptions)
     siteName: siteName ?? (readable?.siteName ? collapseWhitespace(readable.siteName) : null),
     body,
   };
+}
+
+/**
+ * The body from its first real paragraph on: headings, kickers ("Photo", "Análise") and the title
+ * repeated above the text are skipped, as a reader's eye skips them.
+ */
+function leadFromBody(body: string, title: string | null): string {
+  const paragraphs = body.split(/\n{2,}/);
+  const foldedTitle = title ? fold(title) : '';
+  const start = paragraphs.findIndex((p) => {
+    const text = collapseWhitespace(p);
+    return text.length >= MIN_LEAD_CHARS && fold(text) !== foldedTitle;
+  });
+  return start < 0 ? body : paragraphs.slice(start).join('\n\n');
 }
 
 /** What `pageToArticle` needs besides the page. */

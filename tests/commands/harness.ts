@@ -40,6 +40,7 @@ export const DESTINATIONS: PushDestination[] = [
 export const EDITORS: Editor[] = [
   { platform: 'telegram', id: '42' },
   { platform: 'whatsapp', id: '5511999998888' },
+  { platform: 'telegram', id: '43' },
 ];
 
 export function article(i: number, section: string): Article {
@@ -80,6 +81,8 @@ export interface EnqueueCall {
 
 export interface Harness {
   router: CommandRouter;
+  /** Another router over the same database and services: what a restart looks like. */
+  makeRouter(): CommandRouter;
   store: Store;
   logs: Record<string, unknown>[];
   advance(ms: number): void;
@@ -174,7 +177,7 @@ export async function makeHarness(
     },
   };
 
-  const router = createCommandRouter({
+  const makeRouter = () => createCommandRouter({
     db: store.db,
     services,
     editors: EDITORS,
@@ -187,6 +190,7 @@ export async function makeHarness(
     botUsername: 'manchete_bot',
     timeZone: 'America/Sao_Paulo',
   });
+  const router = makeRouter();
 
   const message = (base: IncomingMessage, over: Partial<IncomingMessage>): IncomingMessage => ({
     ...base,
@@ -197,6 +201,7 @@ export async function makeHarness(
 
   return {
     router,
+    makeRouter,
     store,
     logs,
     prepared,

@@ -915,6 +915,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
         }
       }
       record.params = coerce(params);
+      events.emit('change');
       if (opts.token !== undefined && token !== opts.token) {
         answer(401, { ok: false, error_code: 401, description: 'Unauthorized' });
         return;

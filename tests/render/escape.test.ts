@@ -63,10 +63,16 @@ describe('escapeWhatsApp', () => {
     expect(escapeWhatsApp('> quoted\na > b\n  > indented')).toBe('› quoted\na > b\n  › indented');
   });
 
-  it('keeps URLs byte for byte', () => {
-    const url = 'https://example.com/a_b_c/*x*?q=~1';
+  it('keeps _ and ~ inside URLs so links keep working', () => {
+    const url = 'https://example.com/~ana/a_b_c?q=~1&r=x_y';
     expect(escapeWhatsApp(url)).toBe(url);
     expect(escapeWhatsApp(`veja _isto_ em ${url} e *aquilo*`)).toBe(`veja ˍistoˍ em ${url} e ∗aquilo∗`);
+  });
+
+  it('does not let a URL carry markup: trailing markup is outside it, * and ` never survive', () => {
+    expect(escapeWhatsApp('_veja https://x.y/a_')).toBe('ˍveja https://x.y/aˍ');
+    expect(escapeWhatsApp('https://x.y/*bold*/z')).toBe('https://x.y/∗bold∗/z');
+    expect(escapeWhatsApp('(https://x.y/a_b).')).toBe('(https://x.y/a_b).');
   });
 
   it('passes plain text through unchanged', () => {

@@ -135,7 +135,6 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   let pollLoop: Promise<void> | null = null;
   let webhook: { path: string; secret: Buffer } | null = null;
   let offset = 0;
-  let confirmedOffset = 0;
   const chains = new Map<string, Promise<void>>();
 
   /** One Bot API call with a deadline (and the stop signal), failures classified and scrubbed. */
@@ -158,12 +157,9 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     try {
       return await Promise.race([client.callApi(method, payload, { signal: ac.signal as unknown as CallApiSignal }), deadline]);
     } catch (err) {
-      if (telegramStatus(err) !== undefined || !(err instanceof PlatformSendError)) {
-        const e = classifyTelegramError(err, { token, method, ...(o.chatId ? { chatId: o.chatId } : {}) });
-        (e as PlatformSendError & { status?: number }).status = telegramStatus(err);
-        throw e;
-      }
-      throw err;
+      const e: PlatformSendError & { status?: number } = classifyTelegramError(err, { token, method, ...(o.chatId ? { chatId: o.chatId } : {}) });
+      e.status = telegramStatus(err);
+      throw e;
     } finally {
       clearTimeout(timer);
       o.signal?.removeEventListener('abort', onStop);
@@ -269,7 +265,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     await sendReplies(action.chatId, thread, replies);
   }
 
-  async function process(update: Update) {
+  async function route(update: Update) {
     try {
       if ('message' in update) await onMessageUpdate(update);
       else if ('callback_query' in update) await onCallbackUpdate(update);
@@ -282,7 +278,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   function handleUpdate(update: Update): Promise<void> {
     const key = updateChatKey(update);
     const previous = chains.get(key) ?? Promise.resolve();
-    const next = previous.then(() => process(update));
+    const next = previous.then(() => route(update));
     chains.set(key, next);
     void next.then(() => {
       if (chains.get(key) === next) chains.delete(key);
@@ -320,13 +316,12 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
       }
       for (const u of updates) offset = Math.max(offset, u.update_id + 1);
       await Promise.all(updates.map((u) => handleUpdate(u)));
-      confirmedOffset = offset;
     }
   }
 
   async function confirmOffset() {
     // The next getUpdates would confirm the last batch; on stop we do it now so a restart does not see it again.
-    if (offset === 0 || offset === confirmedOffset + 0 && confirmedOffset === 0) return;
+    if (offset === 0) return;
     await call('getUpdates', { offset, limit: 1, timeout: 0 }, { deadlineMs: 2000 }).catch((err: unknown) =>
       logger.debug({ reason: (err as Error).message }, 'could not confirm the last updates'),
     );

@@ -37,8 +37,8 @@ export function toIncomingMessage(update: Update, botUsername: string, receivedA
   const msg = update.message;
   const from = msg.from;
   if (!from || from.is_bot) return null;
-  const chatType: IncomingMessage['chatType'] = msg.chat.type === 'private' ? 'private' : msg.chat.type === 'channel' ? 'channel' : 'group';
-  if (chatType === 'channel') return null;
+  // Channel posts arrive as `channel_post`, never as `message`, so they are already out.
+  const chatType: IncomingMessage['chatType'] = msg.chat.type === 'private' ? 'private' : 'group';
   if (!USER_CONTENT.some((k) => k in msg)) return null;
   const raw = 'text' in msg && typeof msg.text === 'string' ? msg.text : chatType === 'private' && 'caption' in msg && typeof msg.caption === 'string' ? msg.caption : '';
   const { addressed, text } = addressing(raw, chatType, botUsername);

@@ -1,0 +1,198 @@
+import type { Article } from './articles/article.js';
+import { foldTopic } from './articles/fold.js';
+import type { App } from './main.js';
+import { PRIORITY, type DeliveryRow } from './delivery/outbox.js';
+import { fetchPage } from './sources/fetch.js';
+import { extractPage, pageToArticle } from './sources/page.js';
+import { htmlToPlain } from './render/telegram-html.js';
+import {
+  PushPrepareError,
+  type CommandServices,
+  type Notifier,
+  type PushDestination,
+  type PushProgress,
+  type PushProgressListener,
+  type StatusReport,
+} from './commands/services.js';
+
+/**
+ * The command router's services, implemented over the running app: page fetching and the outbox's
+ * priority lane for pushes, the feeds and outbox tables for /status, the articles table for /latest.
+ */
+
+/** Delivery ids → the push they belong to, so the dispatcher's outcomes become progress reports. */
+export class PushTracker {
+  private readonly byDelivery = new Map<number, string>();
+  private readonly pushes = new Map<string, { progress: PushProgress; listener: PushProgressListener }>();
+
+  track(ids: number[], listener: PushProgressListener): PushProgress {
+    const ticketId = `push-${ids[0] ?? 'empty'}`;
+    const progress: PushProgress = { ticketId, total: ids.length, sent: 0, failed: 0, done: ids.length === 0 };
+    for (const id of ids) this.byDelivery.set(id, ticketId);
+    this.pushes.set(ticketId, { progress, listener });
+    if (progress.done) listener({ ...progress });
+    return progress;
+  }
+
+  /** The dispatcher's onSettled hook. */
+  settled(row: DeliveryRow, status: 'sent' | 'failed' | 'dead'): void {
+    const ticketId = this.byDelivery.get(row.id);
+    if (!ticketId) return;
+    this.byDelivery.delete(row.id);
+    const p = this.pushes.get(ticketId);
+    if (!p) return;
+    if (status === 'sent') p.progress.sent++;
+    else p.progress.failed++;
+    p.progress.done = p.progress.sent + p.progress.failed >= p.progress.total;
+    // One report when the push has finished everywhere, so the editor gets one message, not one per chat.
+    if (!p.progress.done) return;
+    this.pushes.delete(ticketId);
+    try {
+      p.listener({ ...p.progress });
+    } catch {
+      // A listener never breaks delivery bookkeeping.
+    }
+  }
+}
+
+function label(d: { id: string; title: string | null; chatId: string }): string {
+  return d.title ? `${d.title} (${d.chatId})` : d.chatId;
+}
+
+export function createAppServices(app: App, tracker: PushTracker, notifier: Notifier): CommandServices {
+  const destinationsList = async (): Promise<PushDestination[]> =>
+    (await app.destinations.list())
+      .filter((d) => d.status === 'active' && app.platforms.some((p) => p.destinations.some((x) => x.id === d.id)))
+      .map((d) => ({ id: d.id, label: label(d) }));
+
+  return {
+    notifier,
+    push: {
+      async prepare(url, { platform, locale }) {
+        let article: Article;
+        try {
+          const page = await fetchPage(url, { ...app.config.fetch, maxBytes: app.config.fetch.pageMaxBytes });
+          const extracted = extractPage(page.text, page.finalUrl, { summaryMaxChars: app.config.summaryMaxChars });
+          if (!extracted.title) throw new PushPrepareError(url, locale === 'pt-BR' ? 'a página não tem título de matéria' : 'the page has no article title');
+          article = pageToArticle(extracted, { summaryMaxChars: app.config.summaryMaxChars });
+        } catch (err) {
+          if (err instanceof PushPrepareError) throw err;
+          throw new PushPrepareError(url, (err as Error).message);
+        }
+        const rendered = app.renderer.render(article, platform, { locale });
+        const text = rendered.map((m) => (platform === 'telegram' ? htmlToPlain(m.text) : m.text)).join('\n\n');
+        const dests = await app.pipeline.destinationsFor(article);
+        const configured = new Set((await destinationsList()).map((d) => d.id));
+        return {
+          articleId: article.id,
+          url: article.url,
+          title: article.title,
+          text,
+          destinations: dests.filter((d) => configured.has(d.id)).map((d) => ({ id: d.id, label: label(d) })),
+          article,
+        };
+      },
+      async enqueue(preview, destinationIds, requester, onProgress) {
+        const version = await app.articles.put(preview.article);
+        const ids = await app.pipeline.route(preview.article, { priority: PRIORITY.push, only: destinationIds, version, ignoreQuietHours: true });
+        await app.store.db
+          .insertInto('audit_log')
+          .values({ actor: requester.actor, action: 'push.enqueued', detail: `${preview.articleId} ${preview.url} → ${destinationIds.join(', ')}`, outcome: `${ids.length} deliveries`, created_at: new Date().toISOString() })
+          .execute();
+        const progress = tracker.track(ids, onProgress);
+        app.dispatcher.wake();
+        return { id: progress.ticketId, total: ids.length };
+      },
+      async lastPushed(articleId) {
+        const row = await app.store.db
+          .selectFrom('deliveries')
+          .select(['sent_at', 'priority', 'created_at'])
+          .where('article_id', '=', articleId)
+          .where('kind', '=', 'article')
+          .where('status', 'in', ['sent', 'pending', 'sending'])
+          .orderBy('created_at', 'desc')
+          .executeTakeFirst();
+        if (!row) return null;
+        let by = 'auto';
+        if (row.priority >= PRIORITY.push) {
+          const audits = await app.store.db
+            .selectFrom('audit_log')
+            .select(['actor', 'detail'])
+            .where('action', '=', 'push.enqueued')
+            .orderBy('id', 'desc')
+            .limit(200)
+            .execute();
+          by = audits.find((a) => a.detail?.startsWith(`${articleId} `))?.actor ?? 'editor';
+        }
+        return { at: new Date(row.sent_at ?? row.created_at), by };
+      },
+      destinations: destinationsList,
+    },
+    status: {
+      async status(): Promise<StatusReport> {
+        const feeds = await app.feeds.list();
+        const depth = await app.outbox.depth();
+        const failed = await app.store.db
+          .selectFrom('deliveries')
+          .select(['destination_id', (eb) => eb.fn.countAll<number>().as('n')])
+          .where('status', '=', 'failed')
+          .groupBy('destination_id')
+          .execute();
+        const dests = await app.destinations.list();
+        const recent = await app.store.db
+          .selectFrom('deliveries')
+          .leftJoin('articles', 'articles.id', 'deliveries.article_id')
+          .select(['deliveries.sent_at', 'deliveries.destination_id', 'articles.title'])
+          .where('deliveries.status', '=', 'sent')
+          .orderBy('deliveries.sent_at', 'desc')
+          .limit(5)
+          .execute();
+        const byId = new Map(dests.map((d) => [d.id, d]));
+        const queueIds = new Set([...depth.map((d) => d.destination_id), ...dests.filter((d) => !d.id.includes(':') || app.platforms.some((p) => p.destinations.some((x) => x.id === d.id))).map((d) => d.id)]);
+        return {
+          feeds: feeds.map((f) => ({
+            url: f.url,
+            title: f.title,
+            lastPolledAt: f.last_polled_at ? new Date(f.last_polled_at) : null,
+            lastOkAt: f.last_ok_at ? new Date(f.last_ok_at) : null,
+            nextPollAt: f.next_poll_at ? new Date(f.next_poll_at) : null,
+            failures: f.failures,
+            lastError: f.last_error,
+          })),
+          queues: [...queueIds].map((id) => {
+            const d = byId.get(id);
+            return {
+              destinationId: id,
+              label: d ? label(d) : id,
+              pending: depth.filter((x) => x.destination_id === id).reduce((n, x) => n + x.n, 0),
+              failed: Number(failed.find((x) => x.destination_id === id)?.n ?? 0),
+              dead: d?.status === 'dead',
+            };
+          }),
+          lastSends: recent.map((r) => ({
+            at: new Date(r.sent_at ?? 0),
+            destinationId: r.destination_id,
+            label: byId.get(r.destination_id) ? label(byId.get(r.destination_id)!) : r.destination_id,
+            title: r.title ?? null,
+          })),
+          platforms: app.platforms.map((p) => ({ platform: p.platform, state: p.state() })),
+        };
+      },
+    },
+    topics: {
+      async topics() {
+        const names = [...app.routes.topics, ...app.routes.destinations.flatMap((d) => d.options.sections ?? []), ...(await app.articles.sections())];
+        const seen = new Map<string, string>();
+        for (const n of names) {
+          const key = foldTopic(n);
+          if (key && !seen.has(key)) seen.set(key, n);
+        }
+        return [...seen].map(([key, label]) => ({ key, label }));
+      },
+    },
+    latest: {
+      latest: (topicKey, n) =>
+        app.articles.latest(n, topicKey ? (a) => [a.section, ...a.tags].some((t) => t && foldTopic(t) === topicKey) : undefined),
+    },
+  };
+}
