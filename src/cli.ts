@@ -126,8 +126,9 @@ async function cmdStart(io: CliIo): Promise<number> {
   const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config), pretty: config.logFormat === 'pretty' });
   const { startApp } = await import('./main.js');
   const { createPlatformModules } = await import('./platforms/index.js');
-  const platforms = await createPlatformModules(config, logger);
-  const app = await startApp({ config, logger, platforms, print: io.out });
+  const routes = await readRoutes(config);
+  const platforms = await createPlatformModules(config, logger, routes);
+  const app = await startApp({ config, logger, platforms, routes, print: io.out });
   await new Promise<void>((resolveStop) => {
     const onSignal = (sig: NodeJS.Signals) => {
       logger.info({ event: 'app.signal', signal: sig }, `${sig} received`);
@@ -142,6 +143,11 @@ async function cmdStart(io: CliIo): Promise<number> {
     process.once('SIGTERM', onSignal);
   });
   return 0;
+}
+
+async function readRoutes(config: Config) {
+  const { EMPTY_ROUTES, loadRoutesFile } = await import('./delivery/routes-file.js');
+  return config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES;
 }
 
 async function cmdFeeds(io: CliIo): Promise<number> {
@@ -178,7 +184,7 @@ async function cmdDoctor(io: CliIo): Promise<number> {
   io.out(`database (${config.databaseUrl}): ok, migrations applied`);
   const logger = quietLogger(config);
   const { createPlatformModules } = await import('./platforms/index.js');
-  const modules = await createPlatformModules(config, logger);
+  const modules = await createPlatformModules(config, logger, await readRoutes(config));
   if (modules.length === 0) io.out('platforms: none configured (preview mode)');
   let ok = true;
   for (const m of modules) {

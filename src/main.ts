@@ -16,6 +16,11 @@ import { startPollScheduler, type PollScheduler } from './scheduler.js';
 import { startHttpServer, type Metric, type RouteHandler } from './http/server.js';
 import { previewText } from './preview.js';
 import type { Platform } from './render/types.js';
+import type { Reply } from './commands/types.js';
+import { createCommandRouter, type CommandRouter } from './commands/router.js';
+import { deactivateSubscriber, getPauseState, subscriberIdFor, subscribersForTopics } from './commands/repo.js';
+import { createAppServices, PushTracker } from './app-services.js';
+import { fileURLToPath } from 'node:url';
 
 /**
  * The composition root: config → store → sources → pipeline → platforms → scheduler → http.
@@ -30,6 +35,8 @@ export interface AppDeps {
   fetch?: typeof fetch;
   /** Platform adapters, created by the platform modules from config (tests may pass their own). */
   platforms?: PlatformModule[];
+  /** The routes file, already read (the CLI reads it to build the platform modules). */
+  routes?: RoutesFile;
 }
 
 /** A platform as the app sees it: its sender, its pacing, its destinations, and its lifecycle. */
@@ -46,6 +53,8 @@ export interface PlatformModule {
   state(): string;
   /** HTTP handlers this platform mounts (the Telegram webhook). */
   httpHandlers?: RouteHandler[];
+  /** Writes to a chat outside a command's answer (push progress to the editor). Never throws. */
+  notify(chatId: string, threadId: string | null, replies: Reply[]): Promise<void>;
 }
 
 export interface App {
@@ -61,6 +70,8 @@ export interface App {
   dispatcher: Dispatcher;
   routes: RoutesFile;
   platforms: PlatformModule[];
+  /** The command router shared by every platform. */
+  router: CommandRouter;
   print: (line: string) => void;
   /** The HTTP server's base URL once listening. */
   httpUrl: string | null;
@@ -75,7 +86,7 @@ export function feedList(config: Config, routes: RoutesFile): string[] {
 export async function startApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
   const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const routes = config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES;
+  const routes = deps.routes ?? (config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES);
   const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
   renderer.preload();
   const store = await openStore(config.databaseUrl);
@@ -97,6 +108,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
 
   const consoleMode = platforms.length === 0;
   let dispatcher!: Dispatcher;
+  const privatePlatforms: Platform[] = [];
+  if (platforms.some((p) => p.platform === 'telegram')) privatePlatforms.push('telegram');
+  if (platforms.some((p) => p.platform === 'whatsapp') && config.whatsapp.privatePush) privatePlatforms.push('whatsapp');
   const feedSettings = new Map<string, RouteFeed>(routes.feeds.map((f) => [f.url, f]));
   const pipeline = new Pipeline({
     feeds,
@@ -106,6 +120,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
     renderer,
     logger: logger.child({ component: 'pipeline' }),
     targets,
+    subscribers: (platform, topics) => subscribersForTopics(store.db, platform, topics),
+    privatePlatforms,
     feedSettings,
     pollIntervalMs: config.pollIntervalMs,
     backfill: config.backfill,
@@ -119,13 +135,29 @@ export async function startApp(deps: AppDeps): Promise<App> {
       : undefined,
   });
 
+  const tracker = new PushTracker();
+  let paused = (await getPauseState(store.db)).paused;
   dispatcher = new Dispatcher({
     outbox,
     destinations,
     senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: p.sender, pacer: p.pacer }])),
     logger: logger.child({ component: 'dispatcher' }),
     maxAttempts: config.maxAttempts,
+    onSettled: (row, status) => tracker.settled(row, status),
+    isPaused: () => paused,
+    onDestinationGone: async (dest) => {
+      // A private chat that is gone is a subscriber who blocked the bot: keep their topics, stop sending.
+      if (!configuredIds.has(dest.id)) await deactivateSubscriber(store.db, subscriberIdFor(dest.platform, dest.chatId));
+    },
   });
+  const configuredIds = new Set(targets.map((t) => t.destinationId));
+  // The pause switch lives in the settings table (the router writes it); read it every few seconds.
+  const pauseTimer = setInterval(() => {
+    void getPauseState(store.db)
+      .then((p) => (paused = p.paused))
+      .catch(() => undefined);
+  }, 2_000);
+  pauseTimer.unref();
 
   const app: App = {
     config,
@@ -140,10 +172,29 @@ export async function startApp(deps: AppDeps): Promise<App> {
     dispatcher,
     routes,
     platforms,
+    router: undefined as unknown as CommandRouter,
     print,
     httpUrl: null,
     stop: async () => undefined,
   };
+  const notifier = {
+    notify: async (chat: { platform: Platform; chatId: string; threadId?: string | null }, replies: Reply[]) => {
+      await platforms.find((p) => p.platform === chat.platform)?.notify(chat.chatId, chat.threadId ?? null, replies);
+    },
+  };
+  const bundledLocales = fileURLToPath(new URL('../templates/locales', import.meta.url));
+  app.router = createCommandRouter({
+    db: store.db,
+    services: createAppServices(app, tracker, notifier),
+    editors: config.editors,
+    latestCount: config.latestCount,
+    replyRate: config.replyRate,
+    defaultLocale: config.locale,
+    localesDir: [resolve(config.templatesDir, 'locales'), bundledLocales],
+    clock: () => new Date(),
+    logger: logger.child({ component: 'commands' }),
+    timeZone: config.timeZone,
+  });
 
   for (const p of platforms) await p.start(app);
   await dispatcher.start();
@@ -195,6 +246,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     (stopping ??= (async () => {
       logger.info({ event: 'app.stopping' }, 'stopping: no new polls; letting sends in flight finish');
       await scheduler.stop();
+      clearInterval(pauseTimer);
       for (const p of platforms) await p.stop().catch((err: unknown) => logger.warn({ err, platform: p.platform }, 'platform stop failed'));
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);
       if (unfinished) logger.warn({ event: 'app.unfinished', unfinished }, `${unfinished} sends still in flight after ${config.shutdownGraceMs / 1000} s; they resume at the next start`);
@@ -214,6 +266,7 @@ async function showRecent(app: App, feedUrls: string[]): Promise<void> {
         renderer: app.renderer,
         platforms: ['telegram', 'whatsapp'],
         limit: 3,
+        newestFirst: true,
         summaryMaxChars: app.config.summaryMaxChars,
         fetch: { ...app.config.fetch, fetchPages: false },
       });

@@ -19,6 +19,8 @@ export interface PreviewOptions {
   summaryMaxChars: number;
   fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; fetch?: typeof fetch };
   boilerplate?: RegExp[];
+  /** Take the newest articles by date instead of the first in feed order. */
+  newestFirst?: boolean;
 }
 
 export interface PreviewItem {
@@ -58,6 +60,11 @@ export async function preview(input: string, o: PreviewOptions): Promise<Preview
       via = 'page';
     }
   }
+  if (o.newestFirst)
+    articles = articles
+      .map((a, i) => ({ a, i }))
+      .sort((x, y) => (y.a.publishedAt?.getTime() ?? -Infinity) - (x.a.publishedAt?.getTime() ?? -Infinity) || x.i - y.i)
+      .map(({ a }) => a);
   const chosen = articles.slice(0, o.limit);
   if (via === 'feed' && o.fetch.fetchPages) {
     for (let i = 0; i < chosen.length; i++) {

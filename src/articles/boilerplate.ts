@@ -42,6 +42,8 @@ export const DEFAULT_BOILERPLATE: readonly RegExp[] = [
   re(`${LEAD}(?:siga|sigam|acompanhe)(?:-nos)?${EOW}.{0,120}${NETWORKS}`),
   // "Assine o 247", "Assine já", "Seja assinante", "Torne-se assinante", "Já é assinante? Faça login".
   re(`${LEAD}(?:assine|assina\\s+j[áa]|seja\\s+(?:um\\s+)?assinante|torne-se\\s+(?:um\\s+)?assinante|j[áa]\\s+[ée]\\s+assinante)${EOW}`),
+  // Login prompts that follow a paywall: "Faça login", "Faça seu login para continuar", "Log in to continue".
+  re(`${LEAD}(?:fa[çc]a\\s+(?:o\\s+|seu\\s+)?login|log\\s*in\\s+to\\s+(?:continue|read))${EOW}`),
   // Paywall notices: "Este conteúdo é exclusivo para assinantes", "This article is for subscribers".
   re(`${LEAD}(?:este|esta)\\s+(?:conte[úu]do|mat[ée]ria|reportagem)\\s+[ée]\\s+(?:exclusiv[oa]|restrit[oa])\\s+(?:para|a|de)\\s+assinantes`),
   re(`${LEAD}this\\s+(?:article|content|story)\\s+is\\s+(?:only\\s+)?(?:for|available\\s+to)\\s+subscribers`),
@@ -94,11 +96,11 @@ const MAX_FURNITURE_LINE = 300;
 /** Fragments cut out of a line that otherwise stays. */
 export const INLINE_BOILERPLATE: readonly RegExp[] = [
   // Credits in parentheses or brackets: "(Foto: KCNA via REUTERS)", "[Photo: AP]".
-  /\s*[([](?:fotos?|imagem|imagens|photos?|images?|cr[ée]ditos?|credits?|reprodu[çc][ãa]o)\s*:[^()[\]]{0,200}[)\]]/giu,
+  /[([](?:fotos?|imagem|imagens|photos?|images?|cr[ée]ditos?|credits?|reprodu[çc][ãa]o)\s*:[^()[\]]{0,200}[)\]]/giu,
   // "Read more »", "Leia mais…", "Continue reading →", "Saiba mais >" at the end of a line.
-  /\s*(?:read\s+more|leia\s+mais|continue\s+(?:reading|lendo)|saiba\s+mais|ver\s+mais|veja\s+mais|more)\s*(?:[»›→>]+|\.{3}|…)\s*$/giu,
+  /(?:read\s+more|leia\s+mais|continue\s+(?:reading|lendo)|saiba\s+mais|ver\s+mais|veja\s+mais|more)\s*(?:[»›→>]+|\.{3}|…)\s*$/giu,
   // WordPress footers at the end of a line: "The post X appeared first on Site."
-  /\s*(?:The|O)\s+post\s+.{1,300}?\s+(?:appeared\s+first\s+on|apareceu\s+primeiro\s+em)\s+.{1,200}?\.?\s*$/gu,
+  /(?:The|O)\s+post\s+.{1,300}?\s+(?:appeared\s+first\s+on|apareceu\s+primeiro\s+em)\s+.{1,200}?\.?\s*$/gu,
 ];
 
 /** A heading that opens a box of links to other stories. */
@@ -121,42 +123,62 @@ function matches(pattern: RegExp, text: string): boolean {
   return pattern.test(text);
 }
 
-/** Where a sentence may start inside a line (looser than `splitSentences`: this only pre-filters). */
-const SENTENCE_START = String.raw`(?:^|(?<=[.!?…]["'”’»)\]]*\s))`;
+/** Where the next sentence may start inside a line (looser than `splitSentences`: this only pre-filters). */
+const NEXT_START_RE = /[.!?…]["'”’»)\]]*\s+|\s+(?=[\p{Extended_Pictographic}►▶•])/gu;
+/** Sites start a promo with an emoji even mid-paragraph ("…governo russo ✅ Receba as notícias…"). */
+const DECORATION_START_RE = /\s+(?=[\p{Extended_Pictographic}►▶•])/u;
 
 /**
- * A rule rewritten to find its match at any sentence start of a line, and to let its end anchor match
- * before any space. Only a cheap test of whether a line needs the per-sentence pass.
+ * Rules as one sticky regex, tried at each possible sentence start of a line: a cheap test of whether
+ * the line needs the per-sentence pass. End anchors are loosened to "before a space" so that a rule
+ * meant for a whole sentence also fires on a sentence inside the line.
  */
-function anywhere(rule: RegExp): RegExp {
-  const source = rule.source.startsWith('^') ? SENTENCE_START + rule.source.slice(1) : rule.source;
-  return new RegExp(source.replace(/(?<!\\)\$$/, String.raw`(?=\s|$)`), rule.flags.replace('g', '').replace('y', ''));
+function prefilter(rules: readonly RegExp[]): RegExp {
+  const bodies = rules.map((r) => {
+    const body = r.source.startsWith('^') ? r.source.slice(1) : `[^]*?(?:${r.source})`;
+    return body.replace(/(?<!\\)\$$/, String.raw`(?=\s|$)`);
+  });
+  // The shared decoration prefix is matched once, not once per rule.
+  const lead = LEAD.slice(1);
+  if (bodies.every((b) => b.startsWith(lead))) {
+    return new RegExp(`${lead}(?:${bodies.map((b) => `(?:${b.slice(lead.length)})`).join('|')})`, 'iuy');
+  }
+  return new RegExp(bodies.map((b) => `(?:${b})`).join('|'), 'iuy');
 }
 
-/** All default rules in one pre-filter regex. */
-const DEFAULT_ANYWHERE = new RegExp(DEFAULT_BOILERPLATE.map((r) => `(?:${anywhere(r).source})`).join('|'), 'iu');
-/** Pre-filters of a feed's own rules, made once per RegExp object. */
-const extraAnywhere = new WeakMap<RegExp, RegExp>();
+const DEFAULT_PREFILTER = prefilter(DEFAULT_BOILERPLATE);
+/** Pre-filters for a feed's own rule lists, made once per list. */
+const extraPrefilters = new WeakMap<readonly RegExp[], RegExp | null>();
 
-function mayMatch(line: string, extra: readonly RegExp[]): boolean {
-  if (DEFAULT_ANYWHERE.test(line)) return true;
-  for (const rule of extra) {
-    let pre = extraAnywhere.get(rule);
-    if (!pre) {
-      try {
-        pre = anywhere(rule);
-      } catch {
-        pre = rule;
-      }
-      extraAnywhere.set(rule, pre);
+function prefilterFor(extra: readonly RegExp[]): RegExp | null {
+  if (extra.length === 0) return DEFAULT_PREFILTER;
+  if (!extraPrefilters.has(extra)) {
+    let combined: RegExp | null;
+    try {
+      combined = prefilter([...DEFAULT_BOILERPLATE, ...extra]);
+    } catch {
+      combined = null; // a pattern the rewrite cannot handle: always take the per-sentence pass
     }
-    if (matches(pre, line)) return true;
+    extraPrefilters.set(extra, combined);
+  }
+  return extraPrefilters.get(extra) ?? null;
+}
+
+/** Whether any rule may match at a sentence start of `line`. */
+function mayMatch(line: string, filter: RegExp | null): boolean {
+  if (!filter) return true;
+  filter.lastIndex = 0;
+  if (filter.test(line)) return true;
+  NEXT_START_RE.lastIndex = 0;
+  for (let m = NEXT_START_RE.exec(line); m; m = NEXT_START_RE.exec(line)) {
+    filter.lastIndex = m.index + m[0].length;
+    if (filter.test(line)) return true;
   }
   return false;
 }
 
 function dropSentences(line: string, rules: readonly RegExp[]): string {
-  const sentences = splitSentences(line);
+  const sentences = line.split(DECORATION_START_RE).flatMap((part) => splitSentences(part));
   if (sentences.length <= 1) return rules.some((r) => matches(r, line)) ? '' : line;
   const kept = sentences.filter((s) => !rules.some((r) => matches(r, s)));
   return kept.length === sentences.length ? line : kept.join(' ');
@@ -182,6 +204,7 @@ export function stripBoilerplate(text: string, extra: readonly RegExp[] = []): s
   const normalized = normalizeWhitespace(text);
   if (!normalized) return '';
   const rules = extra.length > 0 ? [...DEFAULT_BOILERPLATE, ...extra] : DEFAULT_BOILERPLATE;
+  const filter = prefilterFor(extra);
   const lines = normalized.split('\n');
   const out: string[] = [];
   let offset = 0;
@@ -207,7 +230,7 @@ export function stripBoilerplate(text: string, extra: readonly RegExp[] = []): s
       continue;
     }
     if (line.length <= MAX_FURNITURE_LINE && LINE_BOILERPLATE.some((r) => matches(r, line))) continue;
-    const kept = cutInline(mayMatch(line, extra) ? dropSentences(line, rules) : line);
+    const kept = cutInline(mayMatch(line, filter) ? dropSentences(line, rules) : line);
     if (kept) out.push(kept);
   }
   return normalizeWhitespace(out.join('\n'));

@@ -43,6 +43,13 @@ const NORMALIZE_OPTIONS = {
   sortQueryParameters: true,
 } as const;
 
+/**
+ * A URL normalize-url would return unchanged: lowercase ASCII host, no port, query, fragment, credentials,
+ * percent-escape or trailing slash. Most article links look like this, and skipping the URL parser for
+ * them matters: canonicalisation runs on every item of every poll.
+ */
+const ALREADY_CANONICAL_RE = /^https?:\/\/[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:\/[\w\-.~!$&'()*+,;=@]+)*$/;
+
 /** Web addresses we normalise; anything else (urn:, tag:, mailto:, relative paths) is left as written. */
 const WEB_URL_RE = /^(?:https?:)?\/\/[^\s/]|^www\.[^\s]/i;
 
@@ -59,6 +66,7 @@ export function isWebUrl(value: string): boolean {
  */
 export function canonicalUrl(url: string): string {
   const trimmed = url.trim();
+  if (ALREADY_CANONICAL_RE.test(trimmed) && !trimmed.includes('/.')) return trimmed;
   if (!isWebUrl(trimmed)) return trimmed;
   try {
     return normalizeUrl(trimmed, NORMALIZE_OPTIONS);

@@ -40,25 +40,25 @@ function fold(text: string): string {
  * The part of `text` that is not the title: feeds often repeat the title at the start of the
  * description, or make the description the title alone.
  */
-function withoutTitle(text: string, title: string): string {
+function withoutTitle(text: string, title: string, foldedTitle: string): string {
   if (!title || !text) return text;
-  const foldedTitle = fold(title);
-  if (!foldedTitle) return text;
-  const firstLine = text.split('\n', 1)[0]!;
-  if (fold(firstLine) === foldedTitle) return text.slice(firstLine.length).trim();
-  if (fold(text.slice(0, title.length + 8)).startsWith(foldedTitle)) {
-    // Cut the repeated title: find where its folded form ends in the original text.
-    for (let end = title.length; end <= Math.min(text.length, title.length + 8); end++) {
-      if (fold(text.slice(0, end)) === foldedTitle) return text.slice(end).replace(/^[\s.:–—|-]+/u, '');
+  // Cheap test first: folding (NFD) costs more than comparing two letters.
+  if (text.slice(0, 2).toLowerCase() !== title.slice(0, 2).toLowerCase()) return text;
+  if (!foldedTitle || !fold(text.slice(0, title.length + 16)).startsWith(foldedTitle)) return text;
+  // Cut the repeated title: find where its folded form ends in the original text.
+  for (let end = Math.max(1, title.length - 4); end <= Math.min(text.length, title.length + 16); end++) {
+    if (fold(text.slice(0, end)) === foldedTitle && !/[\p{L}\p{N}]/u.test(text[end] ?? '')) {
+      return text.slice(end).replace(/^[\s.:–—|-]+/u, '');
     }
   }
   return text;
 }
 
 /** A lead candidate with substance: enough text of its own once the title is set aside. */
-function substantial(text: string, title: string): string | null {
-  const own = withoutTitle(text, title);
-  return collapseWhitespace(own).length >= MIN_LEAD_CHARS ? own : null;
+function substantial(text: string, title: string, foldedTitle: string): string | null {
+  const own = withoutTitle(text, title, foldedTitle);
+  // Only the first few hundred characters matter to decide: a long body is not collapsed in full.
+  return collapseWhitespace(own.slice(0, MIN_LEAD_CHARS * 4)).length >= MIN_LEAD_CHARS ? own : null;
 }
 
 /** `joe@example.com (Joe Bloggs)` → `Joe Bloggs`; other author strings are cleaned up as text. */
@@ -132,7 +132,7 @@ function sectionAndTags(categories: readonly string[]): { section: string | null
   const names: string[] = [];
   for (const raw of categories) {
     const name = inlineText(raw);
-    const key = name.toLocaleLowerCase('pt-BR');
+    const key = name.toLowerCase();
     if (!name || seen.has(key)) continue;
     seen.add(key);
     names.push(name);
@@ -166,7 +166,8 @@ export function normalizeItemResult(item: FeedItem, ctx: NormalizeContext): Norm
 
   const summaryText = item.summaryHtml ? stripBoilerplate(htmlToText(item.summaryHtml), extra) : '';
   const contentText = item.contentHtml ? stripBoilerplate(htmlToText(item.contentHtml), extra) : '';
-  const leadSource = substantial(summaryText, title) ?? substantial(contentText, title) ?? '';
+  const foldedTitle = fold(title);
+  const leadSource = substantial(summaryText, title, foldedTitle) ?? substantial(contentText, title, foldedTitle) ?? '';
   const lead = leadSource ? summarize(leadSource, ctx.summaryMaxChars) : '';
 
   const { section, tags } = sectionAndTags(item.categories);

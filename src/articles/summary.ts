@@ -99,7 +99,16 @@ const URLISH_RE = /(?:https?:\/\/|www\.)\S*$/i;
  */
 export function summarize(text: string, maxChars = 300): string {
   const limit = Math.max(1, Math.floor(maxChars));
-  const paragraphs = text.split(/\n+/).map(collapseWhitespace).filter(Boolean);
+  // Only the paragraphs that can reach the limit matter: a long body is not normalised in full.
+  const paragraphs: string[] = [];
+  let length = -1;
+  for (const raw of text.split('\n')) {
+    if (length > limit) break;
+    const p = collapseWhitespace(raw);
+    if (!p) continue;
+    paragraphs.push(p);
+    length += p.length + 1;
+  }
   const joined = paragraphs.join(' ');
   if (joined.length <= limit) return joined;
 
@@ -108,7 +117,8 @@ export function summarize(text: string, maxChars = 300): string {
   let offset = 0;
   for (const p of paragraphs) {
     if (offset > limit) break;
-    for (const end of sentenceEnds(p)) {
+    // Ends past the limit do not matter; a few characters more let the last boundary see what follows.
+    for (const end of sentenceEnds(p.length > limit - offset + 8 ? p.slice(0, limit - offset + 8) : p)) {
       if (offset + end <= limit) best = offset + end;
       else break;
     }

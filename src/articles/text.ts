@@ -93,8 +93,12 @@ export function decodeEntities(text: string): string {
 
 /** Invisible characters that only get in the way of a chat message: zero-width, BOM, soft hyphen. */
 const INVISIBLE_RE = /[\u200B\u200C\u200D\u2060\uFEFF\u00AD]/g;
-/** Horizontal whitespace, including no-break and typographic spaces. */
-const HSPACE_RE = /[ \t\f\v\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+/g;
+/** Horizontal whitespace that needs rewriting: a run of two or more, or anything but a plain space. */
+const HSPACE_RE = /[ \t\f\v\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]{2,}|[\t\f\v\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/g;
+const ODD_NEWLINE_RE = /\r\n?|[\u2028\u2029\u0085]/g;
+/** One scan that tells whether `normalizeWhitespace` has anything to do (text from `htmlToText` rarely does). */
+const NEEDS_NORMALIZING_RE =
+  /[\r\u2028\u2029\u0085\u200B\u200C\u200D\u2060\uFEFF\u00AD\t\f\v\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]| [ \n]|\n(?: |\n\n)/;
 
 /**
  * Normalises whitespace while keeping paragraphs: runs of spaces become one space, lines are trimmed,
@@ -102,11 +106,14 @@ const HSPACE_RE = /[ \t\f\v\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+/g;
  * (zero-width, BOM, soft hyphen) go. The result has no leading or trailing whitespace.
  */
 export function normalizeWhitespace(text: string): string {
+  const last = text.charCodeAt(text.length - 1);
+  // Already normalised: no odd characters or runs inside, nothing to trim (space, newline) at the ends.
+  if (!NEEDS_NORMALIZING_RE.test(text) && text.charCodeAt(0) > 32 && last > 32) return text;
   return text
-    .replace(/\r\n?|[\u2028\u2029\u0085]/g, '\n')
+    .replace(ODD_NEWLINE_RE, '\n')
     .replace(INVISIBLE_RE, '')
     .replace(HSPACE_RE, ' ')
-    .replace(/ ?\n ?/g, '\n')
+    .replace(/ \n ?|\n /g, '\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
 }
@@ -128,6 +135,9 @@ const CDATA_RE = /<!\[CDATA\[([\s\S]*?)\]\]>/g;
 /** A tag with quoted attributes (which may hold `>`), or a declaration / processing instruction. */
 const TAG_RE = /<(\/?)([A-Za-z][A-Za-z0-9:-]*)(?:[^>"']|"[^"]*"|'[^']*')*>|<[!?][^>]*>/g;
 
+/** HTML's own whitespace that needs rewriting: runs, and any newline or tab (single spaces stay as they are). */
+const HTML_SPACE_RE = /[ \t\n\r\f]{2,}|[\t\n\r\f]/g;
+
 /** Elements that end a paragraph: a blank line in the text. */
 const BLOCK_TAGS = new Set([
   'p', 'div', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'ul', 'ol', 'dl', 'blockquote', 'section', 'article',
@@ -139,8 +149,11 @@ const LINE_TAGS = new Set(['br', 'li', 'dt', 'dd', 'tr', 'caption', 'figcaption'
 /** Cells: a space between them. */
 const CELL_TAGS = new Set(['td', 'th']);
 
-/** Markup escaped once more than it should be (`&lt;p&gt;…`): some feeds double-encode their HTML. */
-const ESCAPED_MARKUP_RE = /&lt;\/?(?:p|br|div|a|img|strong|em|b|i|span|ul|li|h[1-6])(?:\s|\/|&gt;)/i;
+/**
+ * Markup escaped once more than it should be (`&lt;p&gt;…&lt;/p&gt;`): some feeds double-encode their HTML.
+ * Only closing tags, `<br>` and tags with attributes count: text that mentions `<b>` is not markup.
+ */
+const ESCAPED_MARKUP_RE = /&lt;\/(?:p|div|a|strong|em|b|i|span|li|ul|ol|h[1-6]|figure|blockquote)&gt;|&lt;br\s*\/?&gt;|&lt;(?:img|a|p|div|span)\s[^&]{0,200}?(?:src|href|class|style)=/i;
 
 /** Options of `htmlToText`. */
 export interface HtmlToTextOptions {
@@ -166,14 +179,15 @@ export function htmlToText(html: string, options: HtmlToTextOptions = {}): strin
   }
   s = s.replace(CDATA_RE, '$1').replace(COMMENT_RE, ' ');
   // Source whitespace is not layout: collapse it first, then the tags below decide the breaks.
-  s = s.replace(/\s+/g, ' ');
+  s = s.replace(HTML_SPACE_RE, ' ');
   s = s.replace(DROP_RE, ' ');
   if (!options.keepFigcaptions) s = s.replace(FIGCAPTION_RE, '\n');
-  s = s.replace(TAG_RE, (whole, _slash: string | undefined, rawName: string | undefined) => {
+  s = s.replace(TAG_RE, (_whole, slash: string | undefined, rawName: string | undefined) => {
     if (rawName === undefined) return ''; // <!DOCTYPE>, <?xml?>
     const name = rawName.toLowerCase();
     if (BLOCK_TAGS.has(name)) return '\n\n';
-    if (LINE_TAGS.has(name)) return '\n';
+    // A line starts with each item; the closing tag adds nothing (</li><li> is one break, not two).
+    if (LINE_TAGS.has(name)) return slash && name !== 'br' ? '' : '\n';
     if (CELL_TAGS.has(name)) return ' ';
     return '';
   });

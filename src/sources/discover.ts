@@ -73,22 +73,34 @@ function readAttributes(source: string): Map<string, string> {
   return attrs;
 }
 
+// ISO-8859-1's named entities, in code point order from U+00A0 (their names are fixed by HTML).
+const LATIN1_NAMES =
+  'nbsp iexcl cent pound curren yen brvbar sect uml copy ordf laquo not shy reg macr deg plusmn sup2 sup3 ' +
+  'acute micro para middot cedil sup1 ordm raquo frac14 frac12 frac34 iquest Agrave Aacute Acirc Atilde Auml ' +
+  'Aring AElig Ccedil Egrave Eacute Ecirc Euml Igrave Iacute Icirc Iuml ETH Ntilde Ograve Oacute Ocirc Otilde ' +
+  'Ouml times Oslash Ugrave Uacute Ucirc Uuml Yacute THORN szlig agrave aacute acirc atilde auml aring aelig ' +
+  'ccedil egrave eacute ecirc euml igrave iacute icirc iuml eth ntilde ograve oacute ocirc otilde ouml divide ' +
+  'oslash ugrave uacute ucirc uuml yacute thorn yuml';
+
 const NAMED: Record<string, string> = {
+  ...Object.fromEntries(LATIN1_NAMES.split(' ').map((name, i) => [name, String.fromCharCode(0xa0 + i)])),
   amp: '&',
   lt: '<',
   gt: '>',
   quot: '"',
   apos: "'",
-  nbsp: '\u00a0',
   hellip: '\u2026',
   ndash: '\u2013',
   mdash: '\u2014',
   lsquo: '\u2018',
   rsquo: '\u2019',
+  sbquo: '\u201a',
   ldquo: '\u201c',
   rdquo: '\u201d',
-  laquo: '\u00ab',
-  raquo: '\u00bb',
+  bdquo: '\u201e',
+  bull: '\u2022',
+  euro: '\u20ac',
+  trade: '\u2122',
 };
 
 /**
@@ -98,12 +110,12 @@ const NAMED: Record<string, string> = {
  */
 export function decodeBasicEntities(s: string): string {
   if (!s.includes('&')) return s;
-  return s.replace(/&(#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,8});/gi, (whole, ref: string) => {
+  return s.replace(/&(#\d{1,7}|#x[0-9a-f]{1,6}|[a-z][a-z0-9]{1,7});/gi, (whole, ref: string) => {
     if (ref[0] === '#') {
       const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : Number(ref.slice(1));
       return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole;
     }
-    return NAMED[ref] ?? NAMED[ref.toLowerCase()] ?? whole;
+    return NAMED[ref] ?? (/^(AMP|LT|GT|QUOT)$/.test(ref) ? NAMED[ref.toLowerCase()]! : whole);
   });
 }
 

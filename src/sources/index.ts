@@ -3,7 +3,7 @@
  * fetch → decode → parse (RSS/Atom/RDF/JSON Feed via feedsmith, WordPress REST), with HTML pages
  * recognised and their advertised feeds named.
  */
-export { decodeBody, detectCharset, charsetFromContentType } from './decode.js';
+export { decodeBody, detectCharset, charsetFromContentType, decodeWindows1252 } from './decode.js';
 export type { CharsetDecision, CharsetSource } from './decode.js';
 export { fetchFeed, fetchPage, parseMaxAge, localPath, formatBytes, MAX_REDIRECTS } from './fetch.js';
 export type { FetchOptions, FetchedPage } from './fetch.js';

@@ -23,7 +23,7 @@ export interface PageArticle {
   url: string;
   /** link rel=canonical, else og:url, resolved and canonicalised; null when the page names none. */
   canonical: string | null;
-  /** og:title (site name suffix removed), else `<title>` without " - Site", else Readability's. */
+  /** og:title (site name suffix removed), else `<title>` without " - Site", else the first `<h1>`. */
   title: string | null;
   /** og:description / meta description (boilerplate out), else a summary of the body. May be empty. */
   lead: string;
@@ -231,7 +231,7 @@ function fold(text: string): string {
 function dedupe(values: string[]): string[] {
   const seen = new Set<string>();
   return values.filter((v) => {
-    const key = v.toLocaleLowerCase('pt-BR');
+    const key = v.toLowerCase();
     if (!v || seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -244,7 +244,9 @@ function dedupe(values: string[]): string[] {
  * Never throws on bad HTML: a page with nothing usable gives empty fields.
  */
 export function extractPage(html: string, url: string, opts: ExtractPageOptions): PageArticle {
-  const { document } = parseHTML(html) as unknown as { document: DomDocument };
+  // linkedom builds no document element for a fragment: give it one.
+  const source = /<html[\s>]/i.test(html) ? html : `<!DOCTYPE html><html><head></head><body>${html}</body></html>`;
+  const { document } = parseHTML(source) as unknown as { document: DomDocument };
   const meta = readMeta(document);
   const first = (...keys: string[]): string | null => {
     for (const key of keys) {
@@ -260,6 +262,7 @@ export function extractPage(html: string, url: string, opts: ExtractPageOptions)
   const canonicalRaw = resolve(canonicalHref, url) ?? resolve(first('og:url'), url);
   const siteName = first('og:site_name', 'application-name') ?? ld?.publisher ?? null;
   const docTitle = collapseWhitespace(document.querySelector('title')?.textContent ?? '');
+  const h1 = collapseWhitespace(document.querySelector('h1')?.textContent ?? '');
   const metaTitle = first('og:title', 'twitter:title', 'dc.title') ?? ld?.headline ?? null;
   const descriptions = [
     ...['og:description', 'twitter:description', 'description', 'dc.description'].map((k) => meta.get(k)?.[0]),
@@ -279,19 +282,26 @@ export function extractPage(html: string, url: string, opts: ExtractPageOptions)
   );
 
   // Readability changes the document: metadata is read above, boxes are removed just before it.
-  removeBoilerplateBoxes(document);
   let readable: ReturnType<Readability['parse']> = null;
   try {
+    removeBoilerplateBoxes(document);
     readable = new Readability(document as never).parse();
   } catch {
-    readable = null;
+    readable = null; // a document linkedom or Readability cannot walk: metadata only
   }
-  const body = stripBoilerplate(htmlToText(readable?.content ?? ''), extra);
+  let body = stripBoilerplate(htmlToText(readable?.content ?? ''), extra);
 
   let title: string | null = null;
   if (metaTitle) title = stripSiteName(metaTitle, siteName, false);
   else if (docTitle) title = stripSiteName(docTitle, siteName, true);
+  else if (h1) title = h1;
   else if (readable?.title) title = collapseWhitespace(readable.title);
+  // Readability keeps the headline when it cannot tell it from the title: drop it from the body.
+  if (title) {
+    const firstBreak = body.indexOf('\n');
+    const firstLine = firstBreak < 0 ? body : body.slice(0, firstBreak);
+    if (fold(firstLine) === fold(title)) body = body.slice(firstLine.length).trimStart();
+  }
 
   const cleaned = descriptions.map((d) => stripBoilerplate(d, extra)).filter(Boolean);
   const ownLead = cleaned.find((d) => d.length >= MIN_LEAD_CHARS);

@@ -28,7 +28,7 @@ type Enclosure = FeedItem['enclosures'][number];
 export function parseFeed(text: string, baseUrl: string): ParsedFeed {
   const body = text.replace(/^\uFEFF/, '').trimStart();
   if (body === '') {
-    throw new SourceError(`feed ${baseUrl} is empty; the server sent no content`, baseUrl, { kind: 'parse' });
+    throw new SourceError(`feed ${baseUrl} is empty: there is no content to read`, baseUrl, { kind: 'parse' });
   }
   if (body[0] === '{' || body[0] === '[') return parseJson(body, baseUrl);
   if (looksLikeHtml(body)) throw htmlError(body, baseUrl);
@@ -43,7 +43,13 @@ export function parseFeed(text: string, baseUrl: string): ParsedFeed {
     if (format) return emptyFeed(format);
     throw feedsmithError(err, body, baseUrl);
   }
-  return mapParsed(parsed, baseUrl);
+  return mapParsed(parsed, baseUrl, channelBase(body));
+}
+
+/** feedsmith reads xml:base on the root element only; RSS feeds also put it on <channel>. */
+function channelBase(body: string): string | undefined {
+  const m = /<channel\b[^>]*?\sxml:base\s*=\s*(?:"([^"]*)"|'([^']*)')/.exec(body.slice(0, 8192));
+  return m ? (m[1] ?? m[2]) : undefined;
 }
 
 function xmlFormat(body: string): ParsedFeed['format'] | null {
@@ -57,11 +63,11 @@ function emptyFeed(format: ParsedFeed['format']): ParsedFeed {
   return { format, title: null, link: null, language: null, ttlMinutes: null, items: [] };
 }
 
-function mapParsed(parsed: AnyFeed<string>, baseUrl: string): ParsedFeed {
+function mapParsed(parsed: AnyFeed<string>, baseUrl: string, channelXmlBase?: string): ParsedFeed {
   try {
     switch (parsed.format) {
       case 'rss':
-        return mapRss(parsed.feed, baseUrl);
+        return mapRss(parsed.feed, baseUrl, channelXmlBase);
       case 'atom':
         return mapAtom(parsed.feed, baseUrl);
       case 'rdf':
@@ -184,8 +190,9 @@ function isJsonFeedVersion(json: object): boolean {
 // ---------------------------------------------------------------------------------------------------
 // RSS 0.9x / 2.0
 
-function mapRss(feed: RssFeed.Feed<string>, baseUrl: string): ParsedFeed {
-  const xmlBase = resolveUrl(feed.xml?.base, baseUrl);
+function mapRss(feed: RssFeed.Feed<string>, baseUrl: string, channelXmlBase: string | undefined): ParsedFeed {
+  const rootBase = resolveUrl(feed.xml?.base, baseUrl);
+  const xmlBase = resolveUrl(channelXmlBase, rootBase ?? baseUrl) ?? rootBase;
   const channelLink = resolveUrl(feed.link, xmlBase ?? baseUrl) ?? alternateLink(feed.atom?.links, xmlBase ?? baseUrl);
   const feedBase = xmlBase ?? httpOnly(channelLink) ?? baseUrl;
   const ttl = typeof feed.ttl === 'number' && Number.isFinite(feed.ttl) && feed.ttl > 0 ? feed.ttl : null;
@@ -572,16 +579,30 @@ function unique(values: (string | undefined | null)[]): string[] {
   return out;
 }
 
-/** Absolute URL of `value` against `base`; the trimmed value itself when it cannot be resolved. */
+/**
+ * Absolute URL of `value` against `base`; the trimmed value itself when it cannot be resolved. A relative
+ * URL in a local file with no web base (no xml:base, no http feed link) stays relative: resolving it to
+ * `file:///…` would invent an address.
+ */
 function resolveUrl(value: string | undefined | null, base: string): string | null {
   const v = clean(value);
   if (!v) return null;
+  if (ABSOLUTE.test(v)) {
+    try {
+      return new URL(v).href;
+    } catch {
+      return v;
+    }
+  }
+  if (!/^https?:/i.test(base)) return v;
   try {
     return new URL(v, base).href;
   } catch {
     return v;
   }
 }
+
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
 
 /** `url` when it is http(s), else null: a file:// or unresolvable base is a poor base for a site's links. */
 function httpOnly(url: string | null): string | null {
@@ -611,7 +632,7 @@ function plainToHtml(value: string | undefined | null, base: string): string | n
 const RELATIVE_ATTR = /(\s(?:href|src|poster)\s*=\s*)(["'])(?![a-z][a-z0-9+.-]*:|#)([^"']*)\2/gi;
 
 function absolutiseHtml(value: string, base: string): string {
-  if (!/^(https?|file):/i.test(base)) return value;
+  if (!/^https?:/i.test(base)) return value;
   return value.replace(RELATIVE_ATTR, (whole, prefix: string, quote: string, url: string) => {
     if (url === '') return whole;
     try {

@@ -244,7 +244,7 @@ export interface FakeTelegram {
   script(fn: (call: { method: string; params: Record<string, unknown> }) => FakeReply | undefined | void): () => void;
   setLimits(limits: Partial<FakeLimits> | false): void;
   setFaults(faults: FakeFaults | null): void;
-  /** Resolves when `predicate()` holds (checked after every request), rejects after `timeoutMs`. */
+  /** Resolves when `predicate()` holds (checked after every request and every 10 ms), rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -1125,8 +1125,11 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
           cleanup();
           reject(new Error(`fake Telegram: timed out after ${timeoutMs} ms waiting for ${what}`));
         }, timeoutMs);
+        // Also poll: the predicate may depend on the client's state, which changes after the last request.
+        const tick = setInterval(onChange, 10);
         function cleanup() {
           clearTimeout(timer);
+          clearInterval(tick);
           events.off('change', onChange);
         }
         events.on('change', onChange);

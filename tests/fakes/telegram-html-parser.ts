@@ -4,9 +4,10 @@
  * reused the renderer's validator could not catch the renderer's mistakes.
  *
  * What it accepts: b/strong, i/em, u/ins, s/strike/del, tg-spoiler, span class="tg-spoiler", a href,
- * code, pre (with an inner code class="language-…"), blockquote (expandable), tg-emoji emoji-id;
- * entities &lt; &gt; &amp; &quot; and numeric ones. Tags balanced; nothing nested inside pre/code except
- * that inner code; no blockquote inside a blockquote.
+ * code, pre (with an inner code, class="language-…" naming the language), blockquote (expandable),
+ * tg-emoji emoji-id; entities &lt; &gt; &amp; &quot; and numeric ones. Tags balanced; nothing nested
+ * inside pre/code except that inner code; no blockquote inside a blockquote. (Telegram drops entities
+ * nested in pre/code rather than refusing them; refusing is stricter, as Manchete's renderer is.)
  *
  * Deliberately stricter than Telegram in two places, both promises Manchete makes: a bare `&` that does
  * not start one of those entities is refused (Telegram keeps it literally), and `<a>` needs an href.
@@ -163,7 +164,7 @@ export function parseTelegramHtml(html: string): ParsedTelegramHtml {
     const insideCode = stack.find((t) => t.name === 'pre' || t.name === 'code');
     let languageOf: OpenTag | undefined;
     if (insideCode) {
-      if (lname === 'code' && parent?.name === 'pre' && parent.offset === out.length && !parent.language) languageOf = parent;
+      if (lname === 'code' && parent?.name === 'pre') languageOf = parent;
       else throw new HtmlParseError(`Entities can't be nested inside "${insideCode.name}" at byte offset ${byteAt(start)}`);
     }
     if (lname === 'blockquote' && stack.some((t) => t.name === 'blockquote')) {
@@ -178,7 +179,7 @@ export function parseTelegramHtml(html: string): ParsedTelegramHtml {
     if (languageOf) {
       open.languageOf = languageOf;
       const lang = /^language-(.+)$/.exec(attrs.class ?? '');
-      if (lang) languageOf.language = lang[1];
+      if (lang && languageOf.offset === out.length && !languageOf.language) languageOf.language = lang[1];
     }
     stack.push(open);
     i = j;

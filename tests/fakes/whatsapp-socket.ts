@@ -9,6 +9,7 @@ import type {
   ReachoutTimelockState,
   WAMessage,
 } from '@whiskeysockets/baileys';
+import { createLogger, type Logger } from '../../src/log.js';
 import type { SocketFactory, SocketFactoryOptions, SocketLike } from '../../src/platforms/whatsapp/socket.js';
 
 /**
@@ -182,4 +183,16 @@ export function groupMeta(id: string, fields: Partial<GroupMetadata> & { members
     participants: (members ?? []).map(([jid, admin]) => ({ id: jid, admin: admin ?? null })),
     ...rest,
   };
+}
+
+/** A logger whose JSON lines are kept for assertions (`lines()` parses them). */
+export function captureLogger(level = 'debug'): { logger: Logger; lines: () => { msg: string; level: number; [k: string]: unknown }[] } {
+  const out: string[] = [];
+  const logger = createLogger({ level }, { write: (s: string) => void out.push(s) });
+  return { logger, lines: () => out.map((l) => JSON.parse(l) as { msg: string; level: number }) };
+}
+
+/** Lets every pending promise chain run (timers stay frozen under vi fake timers that leave setImmediate real). */
+export async function flush(times = 3): Promise<void> {
+  for (let i = 0; i < times; i++) await new Promise<void>((r) => setImmediate(r));
 }

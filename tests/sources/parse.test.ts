@@ -103,6 +103,34 @@ describe('parseFeed: RSS 2.0', () => {
   });
 });
 
+describe('parseFeed: relative URLs', () => {
+  const rss = (channelLink: string, itemLink: string, base = '') =>
+    `<rss version="2.0"><channel${base ? ` xml:base="${base}"` : ''}><link>${channelLink}</link>
+     <item><title>t</title><link>${itemLink}</link></item></channel></rss>`;
+
+  it('resolves against the channel link before the feed URL', () => {
+    const feed = parseFeed(rss('https://site.example/news/', 'a/1'), 'https://feeds.cdn.example/site.xml');
+    expect(feed.items[0]!.link).toBe('https://site.example/news/a/1');
+  });
+
+  it('lets xml:base win', () => {
+    const feed = parseFeed(rss('https://site.example/', 'a/1', 'https://base.example/dir/'), 'https://feeds.cdn.example/site.xml');
+    expect(feed.items[0]!.link).toBe('https://base.example/dir/a/1');
+  });
+
+  it('uses the feed URL when the channel link is itself relative', () => {
+    const feed = parseFeed(rss('/', '/a/1'), 'https://site.example/feed.xml');
+    expect(feed.link).toBe('https://site.example/');
+    expect(feed.items[0]!.link).toBe('https://site.example/a/1');
+  });
+
+  it('leaves relative URLs of a local file without a web base as they are, rather than inventing file:// links', () => {
+    const feed = parseFeed(rss('/news', '/a/1'), 'file:///tmp/feed.xml');
+    expect(feed.link).toBe('/news');
+    expect(feed.items[0]!.link).toBe('/a/1');
+  });
+});
+
 describe('parseFeed: Atom', () => {
   const ATOM = `<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://blog.example/" xml:lang="en">

@@ -61,8 +61,11 @@ export interface TelegramBot {
   readonly telegraf: Telegraf;
   /** `getMe`, then polling in the background or setWebhook. Resolves once updates can arrive. */
   start(how: TelegramBotStart): Promise<void>;
-  /** Stops polling (in-flight updates finish, processed ones are confirmed) and the webhook handler. */
-  stop(): Promise<void>;
+  /**
+   * Stops polling and the webhook handler. Updates being handled get up to `graceMs` (default 10 s) to
+   * finish; processed ones are confirmed to Telegram so a restart does not see them again.
+   */
+  stop(graceMs?: number): Promise<void>;
   /**
    * node:http handler for webhook mode: returns false when the request is not for the webhook path (or
    * the bot is not in webhook mode) so the caller can route it elsewhere; otherwise answers it:
@@ -166,12 +169,21 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
     }
   }
 
-  async function identity(): Promise<UserFromGetMe> {
-    if (!me) {
-      me = await call('getMe', {});
-      telegraf.botInfo = me;
-    }
-    return me;
+  let meCall: Promise<UserFromGetMe> | null = null;
+  /** `getMe`, asked once (concurrent callers share the call; a failure is not remembered). */
+  function identity(): Promise<UserFromGetMe> {
+    meCall ??= call('getMe', {}).then(
+      (bot) => {
+        me = bot;
+        telegraf.botInfo = bot;
+        return bot;
+      },
+      (err: unknown) => {
+        meCall = null;
+        throw err;
+      },
+    );
+    return meCall;
   }
 
   /** Sends with up to three tries: waits out 429s (≤ 60 s) and retries 5xx/network errors. */
@@ -360,16 +372,17 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
       logger.info({ bot: `@${bot.username}`, path }, 'Telegram commands: webhook');
     },
 
-    async stop() {
+    async stop(graceMs = 10_000) {
       stopping.abort();
       webhook = null;
       const loop = pollLoop;
       pollLoop = null;
-      if (loop) {
-        await loop;
-        await confirmOffset();
-      }
-      await Promise.all([...chains.values()]);
+      const grace = new AbortController();
+      const inFlight = Promise.all([loop, ...chains.values()]);
+      const finished = await Promise.race([inFlight.then(() => true), sleep(graceMs, grace.signal).then(() => false)]);
+      grace.abort();
+      if (!finished) logger.warn({ graceMs }, 'Telegram updates still being handled at stop; not waiting any longer');
+      if (loop) await confirmOffset();
     },
 
     async webhookHandler(req, res) {

@@ -10,7 +10,11 @@ import {
 } from '../../delivery/types.js';
 import type { OutboundMessage } from '../../render/types.js';
 import { TelegramTimeoutError, classifyTelegramError, scrubToken, telegramErrorCode } from './errors.js';
-import { TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, telegramHtmlToPlain, truncateUtf16 } from './plain.js';
+import { htmlToPlain } from '../../render/telegram-html.js';
+import { TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, truncateUtf16 } from './plain.js';
+
+/** The text sent after Telegram refused the HTML: the renderer's tolerant plain-text reading, within the limit. */
+const plainWithin = (html: string, limit: number) => truncateUtf16(htmlToPlain(html).trim(), limit);
 
 /**
  * The Telegram side of the dispatcher's seam: one call per send, classified errors, two documented
@@ -129,7 +133,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
     } catch (err) {
       if (codeOf(err) !== 'bad_markup') throw err;
       templateFault(dest, err, 'resent once as plain text');
-      const text = truncateUtf16(telegramHtmlToPlain(html), TELEGRAM_TEXT_LIMIT);
+      const text = plainWithin(html, TELEGRAM_TEXT_LIMIT);
       const msg = await call('sendMessage', { ...base, text }, dest.chatId);
       return { msg, plain: true };
     }
@@ -144,7 +148,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
       } catch (err) {
         if (codeOf(err) !== 'bad_markup') throw err;
         templateFault(dest, err, 'resent once with a plain-text caption');
-        const caption = truncateUtf16(telegramHtmlToPlain(message.text), TELEGRAM_CAPTION_LIMIT);
+        const caption = plainWithin(message.text, TELEGRAM_CAPTION_LIMIT);
         const msg = await call('sendPhoto', { ...base, caption }, dest.chatId);
         return { messageId: String(msg.message_id), degraded: 'plain_text', kind: 'photo' };
       }
@@ -190,7 +194,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
       templateFault(dest, err, 'edit retried once as plain text');
       const limit = method === 'editMessageCaption' ? TELEGRAM_CAPTION_LIMIT : TELEGRAM_TEXT_LIMIT;
       try {
-        await editOnce(method, dest, id, truncateUtf16(telegramHtmlToPlain(message.text), limit), false, preview);
+        await editOnce(method, dest, id, plainWithin(message.text, limit), false, preview);
       } catch (again) {
         if (codeOf(again) !== 'not_modified') throw again;
       }

@@ -243,7 +243,7 @@ export class WhatsAppConnection {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
-        reject(new Error(`WhatsApp did not reach the expected state within ${Math.round(timeoutMs / 1000)} s (now ${this.current}: ${this.reason})`));
+        reject(new Error(`WhatsApp did not reach the expected state within ${formatMs(timeoutMs)} (now ${this.current}: ${this.reason})`));
       }, timeoutMs);
       const off = this.onStateChange((c) => {
         if (!predicate(c.state)) return;
@@ -479,6 +479,8 @@ export class WhatsAppConnection {
           await this.halt('stopped', `replaced by another client ${this.replaced} times in a row: another process or WhatsApp Web uses this session`, code);
           return;
         }
+        // Opening in between resets `failures`; replacements in a row still wait longer each time.
+        this.failures = Math.max(this.failures, this.replaced - 1);
         this.scheduleReconnect(`${what} (${this.replaced} of ${max})`, code);
         return;
       }
@@ -686,7 +688,8 @@ function baileysChildLogger(logger: Logger): Logger {
   return logger.child({ module: 'baileys' }, { level: own > warn ? logger.level : 'warn' });
 }
 
-function formatMs(ms: number): string {
+/** `850 ms`, `4 s`, `5 min`: durations in log lines and errors. */
+export function formatMs(ms: number): string {
   if (ms < 1_000) return `${ms} ms`;
   if (ms < 120_000) return `${Math.round(ms / 100) / 10} s`;
   return `${Math.round(ms / 6_000) / 10} min`;

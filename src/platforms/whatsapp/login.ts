@@ -2,7 +2,7 @@ import qrcode from 'qrcode-terminal';
 import type { Logger } from '../../log.js';
 import type { Db } from '../../store/db.js';
 import { isPaired, useDatabaseAuthState } from './auth-store.js';
-import { WhatsAppConnection, type WhatsAppState } from './connection.js';
+import { formatMs, WhatsAppConnection, type WhatsAppState } from './connection.js';
 import { makeBaileysSocketFactory, type SocketFactory } from './socket.js';
 
 /**
@@ -55,8 +55,9 @@ export async function runWhatsAppLogin(opts: WhatsAppLoginOptions): Promise<{ ac
       );
     }
     await auth.clear();
-  } else if (auth.state.creds.me) {
-    // A pairing code was requested earlier and never confirmed: start clean, or Baileys would try to log in.
+  } else {
+    // Start clean: a pairing code requested earlier and never confirmed would make Baileys try to log in,
+    // and keys left over from a logged-out session must not mix with new creds.
     await auth.clear();
   }
 
@@ -96,7 +97,7 @@ export async function runWhatsAppLogin(opts: WhatsAppLoginOptions): Promise<{ ac
     try {
       final = await connection.waitForState(done, timeoutMs);
     } catch {
-      throw new WhatsAppLoginError('timeout', `no pairing within ${Math.round(timeoutMs / 1000)} s (${connection.status().reason}); run the login again`);
+      throw new WhatsAppLoginError('timeout', `no pairing within ${formatMs(timeoutMs)} (${connection.status().reason}); run the login again`);
     }
     if (final === 'logged_out') {
       throw new WhatsAppLoginError('refused', `pairing was refused by WhatsApp (${connection.status().reason}); run the login again`);

@@ -3,6 +3,17 @@ import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { openStore } from '../../store/db.js';
 import { runWhatsAppLogin } from './login.js';
+import type { App, PlatformModule } from '../../main.js';
+import { Pacer, whatsappPolicy } from '../../delivery/pacer.js';
+import { destinationId } from '../../delivery/destinations.js';
+import type { RouteDestination } from '../../delivery/routes-file.js';
+import { PlatformSendError, type Destination, type DestinationOptions, type PlatformSender } from '../../delivery/types.js';
+import { parseWhatsAppChats } from './chats.js';
+import { WhatsAppConnection } from './connection.js';
+import { createWhatsAppSender } from './sender.js';
+import { makeBaileysSocketFactory } from './socket.js';
+import { useDatabaseAuthState } from './auth-store.js';
+import { renderReplyText, wireCommands } from './incoming.js';
 
 /**
  * Entry points the CLI loads lazily (so `manchete preview` never loads Baileys).
@@ -33,4 +44,134 @@ export async function whatsappLogin(
   } finally {
     await store.close();
   }
+}
+
+/**
+ * WhatsApp as the app sees it: the connection (lease, backoff, states), the sender and its pacing, the
+ * configured destinations (checked each time the connection opens), and commands through the shared router.
+ */
+export async function createWhatsAppModule(config: Config, logger: Logger, routeDestinations: RouteDestination[]): Promise<PlatformModule> {
+  const log = logger.child({ platform: 'whatsapp' });
+  const destinations: Destination[] = [];
+  const add = (chat: string, options: DestinationOptions) => {
+    for (const c of parseWhatsAppChats([chat])) {
+      const d: Destination = { id: destinationId('whatsapp', c.chatId), platform: 'whatsapp', chatId: c.chatId, threadId: null, options };
+      const i = destinations.findIndex((x) => x.id === d.id);
+      if (i >= 0) destinations[i] = d;
+      else destinations.push(d);
+    }
+  };
+  for (const chat of config.whatsapp.chats) add(chat, {});
+  for (const r of routeDestinations.filter((d) => d.platform === 'whatsapp')) add(r.chat, r.options);
+
+  const pacer = new Pacer(
+    whatsappPolicy({ gapMs: config.whatsapp.gapMs, chatGapMs: config.whatsapp.chatGapMs, hourlyCap: config.whatsapp.hourlyCap }),
+  );
+  let app: App | null = null;
+  let store: Awaited<ReturnType<typeof openStore>> | null = null;
+  let connection: WhatsAppConnection | null = null;
+  let unwire: (() => void) | null = null;
+  const fetchImage = async (url: string): Promise<Uint8Array> => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(config.fetch.timeoutMs), headers: { 'user-agent': config.fetch.userAgent } });
+    if (!res.ok) throw new Error(`image ${url} answered HTTP ${res.status}`);
+    const len = Number(res.headers.get('content-length') ?? 0);
+    if (len > config.fetch.pageMaxBytes) throw new Error(`image ${url} is larger than PAGE_MAX_BYTES`);
+    const buf = new Uint8Array(await res.arrayBuffer());
+    if (buf.byteLength > config.fetch.pageMaxBytes) throw new Error(`image ${url} is larger than PAGE_MAX_BYTES`);
+    return buf;
+  };
+
+  // The sender needs the connection, which needs the database: both are made in start(); until then
+  // the dispatcher sees a sender that is not ready and leaves WhatsApp deliveries waiting.
+  let sender: ReturnType<typeof createWhatsAppSender> | null = null;
+  const facade: PlatformSender = {
+    platform: 'whatsapp',
+    send: (dest, msg) => (sender ? sender.send(dest, msg) : Promise.reject(new PlatformSendError('transient', 'WhatsApp is not connected'))),
+    edit: (dest, id, msg) => (sender ? sender.edit(dest, id, msg) : Promise.reject(new PlatformSendError('transient', 'WhatsApp is not connected'))),
+    check: (dest) => (sender ? sender.check(dest) : Promise.resolve({ ok: false, message: 'WhatsApp is not connected yet' })),
+    ready: () => sender?.ready() ?? false,
+  };
+
+  const checkDestinations = async () => {
+    if (!app || !sender) return;
+    for (const d of destinations) {
+      const c = await sender.check(d);
+      app.print(`${d.chatId}: ${c.message}`);
+      if (c.resolvedChatId && c.resolvedChatId !== d.chatId) await app.destinations.migrate(d.id, c.resolvedChatId);
+      if (c.title || c.kind) await app.destinations.describe(d.id, { title: c.title ?? null, kind: c.kind ?? null });
+      if (c.gone) await app.destinations.markDead(d.id, c.message);
+    }
+  };
+
+  return {
+    platform: 'whatsapp',
+    sender: facade,
+    pacer,
+    destinations,
+    state: () => connection?.state() ?? 'stopped',
+    async notify(chatId, _threadId, replies) {
+      const sock = connection?.socket();
+      if (!sock || connection?.state() !== 'open') return;
+      for (const r of replies) {
+        try {
+          await sock.sendMessage(chatId, { text: renderReplyText(r) });
+        } catch (err) {
+          log.warn({ event: 'notify.failed', chat: chatId, reason: (err as Error).message }, 'could not tell the editor about a push');
+        }
+      }
+    },
+    async start(a: App) {
+      app = a;
+      // The connection keeps its own handle on the database (auth keys are written from socket events).
+      store = a.store;
+      const auth = await useDatabaseAuthState(store.db, config.whatsapp.session);
+      connection = new WhatsAppConnection({
+        session: config.whatsapp.session,
+        auth,
+        socketFactory: makeBaileysSocketFactory(),
+        logger: log,
+        lease: { db: store.db, holder: leaseHolder() },
+      });
+      sender = createWhatsAppSender({ connection, logger: log, fetchImage });
+      sender.onMessageUpdate((u) => {
+        if (u.status !== 'error') return;
+        void recordMessageError(a, u.messageId, u.chatId, u.error ?? 'error reported by WhatsApp').catch(() => undefined);
+        log.warn({ event: 'whatsapp.message_error', message: u.messageId, chat: u.chatId, error: u.error }, `WhatsApp reported an error for a sent message in ${u.chatId}: ${u.error}`);
+      });
+      connection.onStateChange((ch) => {
+        const line = `WhatsApp: ${ch.previous} → ${ch.state}${ch.reason ? ` (${ch.reason})` : ''}`;
+        if (ch.state === 'logged_out' || ch.state === 'restricted') log.error({ event: 'whatsapp.state', ...ch }, line);
+        else log.info({ event: 'whatsapp.state', ...ch }, line);
+        if (ch.state === 'open') {
+          void checkDestinations();
+          a.dispatcher.wake();
+        }
+      });
+      unwire = wireCommands(connection, (m) => a.router.handleMessage(m), { logger: log });
+      await connection.start();
+    },
+    async stop() {
+      unwire?.();
+      await connection?.stop();
+    },
+  };
+}
+
+/** A message WhatsApp refused after accepting it: note it on the delivery that sent it. */
+async function recordMessageError(app: App, messageId: string, chatId: string, error: string): Promise<void> {
+  const rows = await app.store.db
+    .selectFrom('deliveries')
+    .select(['id', 'message_ids', 'last_error'])
+    .where('destination_id', '=', destinationId('whatsapp', chatId))
+    .where('status', '=', 'sent')
+    .orderBy('id', 'desc')
+    .limit(50)
+    .execute();
+  const row = rows.find((r) => (r.message_ids ? (JSON.parse(r.message_ids) as string[]).includes(messageId) : false));
+  if (!row) return;
+  await app.store.db
+    .updateTable('deliveries')
+    .set({ last_error: `WhatsApp reported after sending: ${error}`, updated_at: new Date().toISOString() })
+    .where('id', '=', row.id)
+    .execute();
 }

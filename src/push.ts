@@ -1,0 +1,68 @@
+import { resolve } from 'node:path';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { openStore } from './store/db.js';
+import { ArticleRepo } from './store/articles.js';
+import { FeedRepo } from './store/feeds.js';
+import { Outbox, PRIORITY } from './delivery/outbox.js';
+import { DestinationRegistry } from './delivery/destinations.js';
+import { EMPTY_ROUTES, loadRoutesFile } from './delivery/routes-file.js';
+import { createRenderer } from './render/renderer.js';
+import { fetchPage } from './sources/fetch.js';
+import { extractPage, pageToArticle } from './sources/page.js';
+import { Pipeline } from './pipeline.js';
+import { createPlatformModules } from './platforms/index.js';
+
+/**
+ * `manchete push <url> [destination…]`: the operator's push from a shell. It reads the page, records the
+ * article and queues one delivery per destination ahead of the regular queue; the running instance's
+ * dispatcher sends them (within a second). Destinations are named by id (`telegram:@canal`) or chat
+ * (`@canal`); none means every configured destination that takes the article.
+ */
+export async function pushFromCli(config: Config, url: string, names: string[], logger: Logger): Promise<string> {
+  const routes = config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES;
+  const modules = await createPlatformModules(config, logger, routes);
+  const configured = modules.flatMap((m) => m.destinations);
+  if (configured.length === 0) throw new Error('no destination is configured: set TELEGRAM_CHATS or WHATSAPP_CHATS (see .env.example)');
+  const only = names.map((n) => {
+    const d = configured.find((x) => x.id === n || x.chatId === n || `${x.chatId}:${x.threadId}` === n);
+    if (!d) throw new Error(`"${n}" is not a configured destination; configured: ${configured.map((x) => x.id).join(', ')}`);
+    return d.id;
+  });
+  const page = await fetchPage(url, { ...config.fetch, maxBytes: config.fetch.pageMaxBytes });
+  const extracted = extractPage(page.text, page.finalUrl, { summaryMaxChars: config.summaryMaxChars });
+  if (!extracted.title) throw new Error(`${url} has no article title (og:title or <title>); nothing to push`);
+  const article = pageToArticle(extracted, { summaryMaxChars: config.summaryMaxChars });
+  const store = await openStore(config.databaseUrl);
+  try {
+    const destinations = new DestinationRegistry(store.db);
+    for (const d of configured) await destinations.upsert(d, false);
+    const articles = new ArticleRepo(store.db);
+    const version = await articles.put(article);
+    const pipeline = new Pipeline({
+      feeds: new FeedRepo(store.db),
+      articles,
+      outbox: new Outbox(store.db),
+      destinations,
+      renderer: createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone }),
+      logger,
+      targets: configured.map((d) => ({ destinationId: d.id, feeds: null })),
+      feedSettings: new Map(),
+      pollIntervalMs: config.pollIntervalMs,
+      backfill: config.backfill,
+      summaryMaxChars: config.summaryMaxChars,
+      editWindowMs: config.editWindowMs,
+      timeZone: config.timeZone,
+      fetch: config.fetch,
+    });
+    const targets = only.length ? only : (await pipeline.destinationsFor(article)).map((d) => d.id);
+    const ids = await pipeline.route(article, { priority: PRIORITY.push, only: targets, version, ignoreQuietHours: true });
+    await store.db
+      .insertInto('audit_log')
+      .values({ actor: 'cli', action: 'push.enqueued', detail: `${article.id} ${article.url} → ${targets.join(', ')}`, outcome: `${ids.length} deliveries`, created_at: new Date().toISOString() })
+      .execute();
+    return `queued "${article.title}" for ${ids.length} destination(s): ${targets.join(', ')}; the running Manchete sends it next`;
+  } finally {
+    await store.close();
+  }
+}
