@@ -143,6 +143,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: p.sender, pacer: p.pacer }])),
     logger: logger.child({ component: 'dispatcher' }),
     maxAttempts: config.maxAttempts,
+    soleSender: store.dialect === 'sqlite',
     onSettled: (row, status) => tracker.settled(row, status),
     isPaused: () => paused,
     onDestinationGone: async (dest) => {

@@ -39,6 +39,13 @@ export interface DispatcherOptions {
   random?: () => number;
   /** Identifies this process's claims (several instances may share a PostgreSQL outbox). */
   holder?: string;
+  /** First retry wait after a transient error; doubles per attempt up to 10 min. Default 2 s. */
+  backoffBaseMs?: number;
+  /**
+   * At start, take back every row left `sending`, whoever claimed it. Right when this process is the only
+   * sender (SQLite); with a shared PostgreSQL outbox, leave it off so only expired claims are taken back.
+   */
+  soleSender?: boolean;
 }
 
 export interface DispatcherStats {
@@ -54,8 +61,8 @@ const BASE_BACKOFF_MS = 2_000;
 const MAX_BACKOFF_MS = 10 * 60_000;
 
 /** Exponential backoff with full jitter in [50%, 100%] of the step: 2 s, 4 s, 8 s … capped at 10 min. */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const step = Math.min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** Math.max(0, attempt - 1));
+export function backoffMs(attempt: number, random: () => number = Math.random, baseMs = BASE_BACKOFF_MS): number {
+  const step = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.round(step * (0.5 + random() * 0.5));
 }
 
@@ -67,7 +74,7 @@ export class Dispatcher {
   private readonly busyChats = new Set<string>();
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly opts: Required<
-    Pick<DispatcherOptions, 'concurrency' | 'sendTimeoutMs' | 'windowSize' | 'clock' | 'random' | 'holder'>
+    Pick<DispatcherOptions, 'concurrency' | 'sendTimeoutMs' | 'windowSize' | 'clock' | 'random' | 'holder' | 'backoffBaseMs'>
   > &
     DispatcherOptions;
 
@@ -79,6 +86,7 @@ export class Dispatcher {
       clock: Date.now,
       random: Math.random,
       holder: `pid-${process.pid}`,
+      backoffBaseMs: BASE_BACKOFF_MS,
       ...opts,
     };
   }
@@ -86,7 +94,7 @@ export class Dispatcher {
   /** Starts draining. Rows left `sending` by a crashed process are put back first. */
   async start(): Promise<void> {
     if (this.running) return;
-    const recovered = await this.opts.outbox.recover(this.opts.holder);
+    const recovered = await this.opts.outbox.recover(this.opts.soleSender === false ? this.opts.holder : null);
     if (recovered > 0)
       this.opts.logger.warn({ event: 'outbox.recovered', count: recovered }, `resuming ${recovered} deliveries interrupted by the last stop`);
     this.running = true;
@@ -338,7 +346,7 @@ export class Dispatcher {
           this.opts.onSettled?.(row, 'failed', e.message);
           return;
         }
-        const wait = backoffMs(attempt, this.opts.random);
+        const wait = backoffMs(attempt, this.opts.random, this.opts.backoffBaseMs);
         this.stats.retried++;
         logger.warn({ event: 'delivery.retry', id: row.id, destination: dest.id, attempt, retryInMs: wait, reason: e.message }, `${dest.id}: ${e.message}; retrying in ${Math.ceil(wait / 1000)} s (attempt ${attempt} of ${maxAttempts})`);
         await outbox.retryAt(row.id, new Date(now + wait), e.message, true);

@@ -54,6 +54,8 @@ export interface ExtractPageOptions {
 interface DomElement {
   readonly tagName: string;
   readonly textContent: string | null;
+  readonly innerHTML: string;
+  readonly children: ArrayLike<DomElement>;
   getAttribute(name: string): string | null;
   querySelectorAll(selector: string): ArrayLike<DomElement>;
   remove(): void;
@@ -99,6 +101,24 @@ function removeBoilerplateBoxes(document: DomDocument): void {
     if (textLength(el) > total * 0.4) continue;
     el.remove();
   }
+}
+
+/**
+ * Readability walks every node's text for every candidate, which turns quadratic on deeply nested
+ * markup (a page of unclosed `<p>`s: 3.5 s for 110 KB). Past this depth it is not run.
+ */
+const MAX_READABLE_DEPTH = 200;
+
+/** Whether the tree under `root` is deeper than `limit` levels. */
+function deeperThan(root: DomElement, limit: number): boolean {
+  const stack: [DomElement, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const [el, depth] = stack.pop()!;
+    if (depth > limit) return true;
+    const children = el.children;
+    for (let i = 0; i < children.length; i++) stack.push([children[i]!, depth + 1]);
+  }
+  return false;
 }
 
 /** Meta values by lowercased property/name/itemprop, in document order. */
@@ -283,13 +303,17 @@ export function extractPage(html: string, url: string, opts: ExtractPageOptions)
 
   // Readability changes the document: metadata is read above, boxes are removed just before it.
   let readable: ReturnType<Readability['parse']> = null;
+  let fallbackHtml = '';
   try {
     removeBoilerplateBoxes(document);
-    readable = new Readability(document as never).parse();
+    const root = document.body;
+    if (root && !deeperThan(root, MAX_READABLE_DEPTH)) readable = new Readability(document as never).parse();
+    // No article found (a tiny page) or too deep to look for one: the page's remaining text.
+    if (!readable && root) fallbackHtml = root.innerHTML;
   } catch {
     readable = null; // a document linkedom or Readability cannot walk: metadata only
   }
-  let body = stripBoilerplate(htmlToText(readable?.content ?? ''), extra);
+  let body = stripBoilerplate(htmlToText(readable?.content ?? fallbackHtml), extra);
 
   let title: string | null = null;
   if (metaTitle) title = stripSiteName(metaTitle, siteName, false);
