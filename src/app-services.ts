@@ -104,10 +104,15 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
         return { id: progress.ticketId, total: ids.length };
       },
       async lastPushed(articleId) {
+        // A page's id is `url:…` while the same story from the feed is `guid:…`: match on the URL too.
+        const article = await app.articles.get(articleId);
+        const ids = article
+          ? (await app.store.db.selectFrom('articles').select('id').where('url', '=', article.url).execute()).map((r) => r.id)
+          : [];
         const row = await app.store.db
           .selectFrom('deliveries')
-          .select(['sent_at', 'priority', 'created_at'])
-          .where('article_id', '=', articleId)
+          .select(['sent_at', 'priority', 'created_at', 'article_id'])
+          .where('article_id', 'in', [articleId, ...ids])
           .where('kind', '=', 'article')
           .where('status', 'in', ['sent', 'pending', 'sending'])
           .orderBy('created_at', 'desc')
@@ -122,7 +127,7 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
             .orderBy('id', 'desc')
             .limit(200)
             .execute();
-          by = audits.find((a) => a.detail?.startsWith(`${articleId} `))?.actor ?? 'editor';
+          by = audits.find((a) => a.detail?.startsWith(`${row.article_id} `))?.actor ?? 'editor';
         }
         return { at: new Date(row.sent_at ?? row.created_at), by };
       },

@@ -5,8 +5,9 @@ import { openStore, type Store } from './store/db.js';
 import { ArticleRepo } from './store/articles.js';
 import { FeedRepo } from './store/feeds.js';
 import { createRenderer, type Renderer } from './render/renderer.js';
-import { Outbox } from './delivery/outbox.js';
-import { DestinationRegistry } from './delivery/destinations.js';
+import { Outbox, PRIORITY } from './delivery/outbox.js';
+import { DestinationRegistry, destinationId } from './delivery/destinations.js';
+import { escapeHtml, escapeWhatsApp } from './render/escape.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { EMPTY_ROUTES, loadRoutesFile, type RoutesFile, type RouteFeed } from './delivery/routes-file.js';
 import type { Destination, PlatformSender } from './delivery/types.js';
@@ -53,8 +54,6 @@ export interface PlatformModule {
   state(): string;
   /** HTTP handlers this platform mounts (the Telegram webhook). */
   httpHandlers?: RouteHandler[];
-  /** Writes to a chat outside a command's answer (push progress to the editor). Never throws. */
-  notify(chatId: string, threadId: string | null, replies: Reply[]): Promise<void>;
 }
 
 export interface App {
@@ -178,9 +177,21 @@ export async function startApp(deps: AppDeps): Promise<App> {
     httpUrl: null,
     stop: async () => undefined,
   };
+  // Messages outside a command's answer (push progress) go through the outbox like everything else,
+  // so they are paced, retried and recorded; they jump the queue as replies.
   const notifier = {
     notify: async (chat: { platform: Platform; chatId: string; threadId?: string | null }, replies: Reply[]) => {
-      await platforms.find((p) => p.platform === chat.platform)?.notify(chat.chatId, chat.threadId ?? null, replies);
+      try {
+        const id = destinationId(chat.platform, chat.chatId, chat.threadId ?? null);
+        if (!(await destinations.get(id)))
+          await destinations.upsert({ id, platform: chat.platform, chatId: chat.chatId, threadId: chat.threadId ?? null, options: {} });
+        const escape = chat.platform === 'telegram' ? escapeHtml : escapeWhatsApp;
+        const payload = replies.flatMap((r) => renderer.fitText(chat.platform, escape(r.text)));
+        await outbox.enqueue([{ articleId: null, destinationId: id, kind: 'reply', priority: PRIORITY.reply, payload }]);
+        dispatcher.wake();
+      } catch (err) {
+        logger.warn({ event: 'notify.failed', chat: chat.chatId, err: (err as Error).message }, 'could not queue a message to an editor');
+      }
     },
   };
   const bundledLocales = fileURLToPath(new URL('../templates/locales', import.meta.url));

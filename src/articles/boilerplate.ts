@@ -184,11 +184,19 @@ function dropSentences(line: string, rules: readonly RegExp[]): string {
   return kept.length === sentences.length ? line : kept.join(' ');
 }
 
+/** End-anchored fragments are looked for in this many last characters of a line only. */
+const TAIL_WINDOW = 640;
+
 function cutInline(line: string): string {
   let out = line;
   for (const pattern of INLINE_BOILERPLATE) {
     pattern.lastIndex = 0;
-    out = out.replace(pattern, '');
+    if (out.length > TAIL_WINDOW && pattern.source.endsWith('$')) {
+      const head = out.slice(0, -TAIL_WINDOW);
+      out = head + out.slice(-TAIL_WINDOW).replace(pattern, '');
+    } else {
+      out = out.replace(pattern, '');
+    }
   }
   return out === line ? line : collapseWhitespace(out);
 }

@@ -186,6 +186,20 @@ describe('extractPage: bad input', () => {
     expect(Array.isArray(p.tags)).toBe(true);
   });
 
+  it('reads a fragment without <html>', () => {
+    const p = extractPage(`<h1>Reforma aprovada</h1><p>${P1}</p><p>${P2}</p>`, URL, opts);
+    expect(p.title).toBe('Reforma aprovada');
+    expect(p.body).toContain(P1);
+  });
+
+  it('does not run Readability on pathologically deep markup, and still returns its text', () => {
+    // 400 unclosed paragraphs with links: each nests inside the previous one.
+    const html = `<html><body>${Array.from({ length: 400 }, (_, i) => `<p>Parágrafo ${i} com <a href="/l${i}">um link</a> e texto suficiente.`).join('')}</body></html>`;
+    const p = extractPage(html, URL, opts);
+    expect(p.body).toContain('Parágrafo 0 com um link');
+    expect(p.body).toContain('Parágrafo 399 com um link');
+  });
+
   it('gives null fields for a page without metadata', () => {
     const p = extractPage('<html><body></body></html>', URL, opts);
     expect(p).toMatchObject({ title: null, canonical: null, section: null, imageUrl: null, author: null, publishedAt: null, siteName: null, lead: '', body: '' });

@@ -6,7 +6,6 @@ import type { App, PlatformModule } from '../../main.js';
 import { Pacer, telegramPolicy } from '../../delivery/pacer.js';
 import type { Destination } from '../../delivery/types.js';
 import type { RouteDestination } from '../../delivery/routes-file.js';
-import { escapeHtml } from '../../render/escape.js';
 import { createTelegramBot, type TelegramBot } from './bot.js';
 import { parseTelegramChats } from './destinations.js';
 import { classifyTelegramError } from './errors.js';
@@ -44,22 +43,6 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
     destinations,
     state: () => state,
     httpHandlers: [(req, res) => (bot ? bot.webhookHandler(req, res) : Promise.resolve(false))],
-    async notify(chatId, threadId, replies) {
-      for (const r of replies) {
-        try {
-          await telegraf.telegram.callApi('sendMessage', {
-            chat_id: chatId,
-            text: escapeHtml(r.text),
-            parse_mode: 'HTML',
-            ...(threadId ? { message_thread_id: Number(threadId) } : {}),
-            link_preview_options: { is_disabled: !r.linkPreview },
-          } as never);
-        } catch (err) {
-          const e = classifyTelegramError(err, { token, method: 'sendMessage', chatId });
-          log.warn({ event: 'notify.failed', chat: chatId, reason: e.message }, `could not tell ${chatId} about a push: ${e.message}`);
-        }
-      }
-    },
     async start(app: App) {
       state = 'connecting';
       try {

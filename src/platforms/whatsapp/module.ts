@@ -13,7 +13,7 @@ import { WhatsAppConnection } from './connection.js';
 import { createWhatsAppSender } from './sender.js';
 import { makeBaileysSocketFactory } from './socket.js';
 import { useDatabaseAuthState } from './auth-store.js';
-import { renderReplyText, wireCommands } from './incoming.js';
+import { wireCommands } from './incoming.js';
 
 /**
  * Entry points the CLI loads lazily (so `manchete preview` never loads Baileys).
@@ -109,17 +109,6 @@ export async function createWhatsAppModule(config: Config, logger: Logger, route
     pacer,
     destinations,
     state: () => connection?.state() ?? 'stopped',
-    async notify(chatId, _threadId, replies) {
-      const sock = connection?.socket();
-      if (!sock || connection?.state() !== 'open') return;
-      for (const r of replies) {
-        try {
-          await sock.sendMessage(chatId, { text: renderReplyText(r) });
-        } catch (err) {
-          log.warn({ event: 'notify.failed', chat: chatId, reason: (err as Error).message }, 'could not tell the editor about a push');
-        }
-      }
-    },
     async start(a: App) {
       app = a;
       // The connection keeps its own handle on the database (auth keys are written from socket events).
