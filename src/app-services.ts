@@ -65,6 +65,8 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
       .filter((d) => d.status === 'active' && app.platforms.some((p) => p.destinations.some((x) => x.id === d.id)))
       .map((d) => ({ id: d.id, label: label(d) }));
 
+  /** Article id → URL of pages prepared for a push (not yet recorded), for the "already pushed" check. */
+  const preparedUrls = new Map<string, string>();
   return {
     notifier,
     push: {
@@ -79,6 +81,8 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
           if (err instanceof PushPrepareError) throw err;
           throw new PushPrepareError(url, (err as Error).message);
         }
+        preparedUrls.set(article.id, article.url);
+        if (preparedUrls.size > 200) preparedUrls.delete(preparedUrls.keys().next().value!);
         const rendered = app.renderer.render(article, platform, { locale });
         const text = rendered.map((m) => (platform === 'telegram' ? htmlToPlain(m.text) : m.text)).join('\n\n');
         const dests = await app.pipeline.destinationsFor(article);
@@ -105,10 +109,8 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
       },
       async lastPushed(articleId) {
         // A page's id is `url:…` while the same story from the feed is `guid:…`: match on the URL too.
-        const article = await app.articles.get(articleId);
-        const ids = article
-          ? (await app.store.db.selectFrom('articles').select('id').where('url', '=', article.url).execute()).map((r) => r.id)
-          : [];
+        const url = preparedUrls.get(articleId) ?? (await app.articles.get(articleId))?.url;
+        const ids = url ? (await app.store.db.selectFrom('articles').select('id').where('url', '=', url).execute()).map((r) => r.id) : [];
         const row = await app.store.db
           .selectFrom('deliveries')
           .select(['sent_at', 'priority', 'created_at', 'article_id'])
