@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { OutboundMessage, Platform } from '../render/types.js';
 import type { DestinationRegistry, DestinationRecord } from './destinations.js';
-import type { DeliveryRow, Outbox } from './outbox.js';
+import type { DeliveryRow, Outbox, QueueEntry } from './outbox.js';
 import { PRIORITY } from './outbox.js';
 import type { Pacer } from './pacer.js';
 import { PlatformSendError, type PlatformSender } from './types.js';
@@ -71,6 +71,10 @@ export class Dispatcher {
   private running = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | null = null;
+  /** The head of the queue as last read; claimed rows leave it. Re-read when new work may exist. */
+  private queue: QueueEntry[] = [];
+  private queueDirty = true;
+  private queueReadAt = 0;
   private readonly busyChats = new Set<string>();
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly opts: Required<
@@ -104,8 +108,14 @@ export class Dispatcher {
     });
   }
 
-  /** New work was queued: look at the outbox now instead of at the next timer. */
+  /** New work was queued: read the outbox now instead of at the next timer. */
   wake(): void {
+    this.queueDirty = true;
+    this.kick();
+  }
+
+  /** Something changed in memory (a send finished): look at the queue again without re-reading it. */
+  private kick(): void {
     const w = this.wakeUp;
     this.wakeUp = null;
     w?.();
@@ -131,6 +141,7 @@ export class Dispatcher {
     for (;;) {
       const rows = await this.opts.outbox.window(1);
       if (rows.length === 0 && this.inFlight.size === 0) return;
+      this.queueDirty = true;
       await sleep(pollMs);
     }
   }
@@ -155,7 +166,15 @@ export class Dispatcher {
   /** One look at the outbox: launches every send that may go now; returns how long until the next may. */
   private async pass(): Promise<number> {
     const { outbox, senders, concurrency } = this.opts;
-    const rows = await outbox.window(this.opts.windowSize, new Set(this.inFlight.keys()));
+    // Re-read when told there is new work, when a retry was scheduled, when the window ran low, and at
+    // least every few seconds (another instance or the CLI may have queued work).
+    const nowMs = this.opts.clock();
+    if (this.queueDirty || this.queue.length < this.opts.windowSize / 4 || nowMs - this.queueReadAt > 5_000) {
+      this.queueDirty = false;
+      this.queueReadAt = nowMs;
+      this.queue = (await outbox.window(this.opts.windowSize + this.inFlight.size)).filter((r) => !this.inFlight.has(r.id));
+    }
+    const rows = this.queue;
     if (rows.length === 0) return 1_000;
     const paused = this.opts.isPaused ? await this.opts.isPaused() : false;
     const now = this.opts.clock();
@@ -167,12 +186,12 @@ export class Dispatcher {
         break;
       }
       const dest = await this.opts.destinations.get(row.destination_id);
-      if (!dest) {
-        await this.settle(row, 'failed', `destination ${row.destination_id} is not configured any more`);
-        continue;
-      }
-      if (dest.status === 'dead') {
-        await this.settle(row, 'dead', `destination ${dest.id} is dead: ${dest.statusReason ?? 'gone'}`);
+      if (!dest || dest.status === 'dead') {
+        this.queue = this.queue.filter((r) => r.id !== row.id);
+        const full = await outbox.get(row.id);
+        if (full?.status !== 'pending') continue;
+        if (!dest) await this.settle(full, 'failed', `destination ${row.destination_id} is not configured any more`);
+        else await this.settle(full, 'dead', `destination ${dest.id} is dead: ${dest.statusReason ?? 'gone'}`);
         continue;
       }
       const chatKey = `${dest.platform}:${dest.chatId}`;
@@ -196,17 +215,20 @@ export class Dispatcher {
         nextWake = Math.min(nextWake, wait);
         continue;
       }
+      this.queue = this.queue.filter((r) => r.id !== row.id);
       if (!(await outbox.claim(row.id, this.opts.holder, this.opts.sendTimeoutMs * 4 + 60_000))) continue;
+      const full = await outbox.get(row.id);
+      if (!full) continue;
       platform.pacer.reserve(dest, now);
       this.busyChats.add(chatKey);
       this.stats.inFlight++;
-      const p = this.deliver(row, dest, platform)
+      const p = this.deliver(full, dest, platform)
         .catch((err: unknown) => this.opts.logger.error({ event: 'delivery.crashed', id: row.id, err }, 'delivery handling failed'))
         .finally(() => {
           this.busyChats.delete(chatKey);
           this.inFlight.delete(row.id);
           this.stats.inFlight--;
-          this.wake();
+          this.kick();
         });
       this.inFlight.set(row.id, p);
     }
@@ -307,6 +329,8 @@ export class Dispatcher {
     const e = err instanceof PlatformSendError ? err : new PlatformSendError('transient', errorText(err));
     const now = this.opts.clock();
     const attempt = row.attempts + 1;
+    // The row (or its chat's rows) changed in the database: read the queue again next time.
+    this.queueDirty = true;
     switch (e.kind) {
       case 'rate_limited': {
         const wait = e.details.retryAfterMs ?? 5_000;

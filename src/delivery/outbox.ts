@@ -17,6 +17,9 @@ import type { Selectable } from 'kysely';
 export type DeliveryRow = Selectable<DeliveryTable>;
 export type DeliveryKind = 'article' | 'edit' | 'reply' | 'digest';
 
+/** A queued row as the dispatcher scans it: enough to order and pace, without the payload. */
+export type QueueEntry = Pick<DeliveryRow, 'id' | 'destination_id' | 'priority' | 'next_attempt_at'>;
+
 /** Editor pushes go ahead of automatic posts; replies to commands ahead of both. */
 export const PRIORITY = { article: 0, edit: 5, push: 10, reply: 20 } as const;
 
@@ -83,19 +86,19 @@ export class Outbox {
   }
 
   /**
-   * The head of the queue: pending rows in send order (priority, then age), due or not. Rows not yet due
-   * still matter: they hold back later rows of the same chat so that a chat receives posts in order.
+   * The head of the queue: pending rows in send order (priority, then age), due or not, without their
+   * payloads. Rows not yet due still matter: they hold back later rows of the same chat so that a chat
+   * receives posts in order.
    */
-  async window(limit: number, excludeIds: ReadonlySet<number> = new Set()): Promise<DeliveryRow[]> {
-    const rows = await this.db
+  async window(limit: number): Promise<QueueEntry[]> {
+    return this.db
       .selectFrom('deliveries')
-      .selectAll()
+      .select(['id', 'destination_id', 'priority', 'next_attempt_at'])
       .where('status', '=', 'pending')
       .orderBy('priority', 'desc')
       .orderBy('id', 'asc')
-      .limit(limit + excludeIds.size)
+      .limit(limit)
       .execute();
-    return excludeIds.size ? rows.filter((r) => !excludeIds.has(r.id)).slice(0, limit) : rows;
   }
 
   /** Atomically takes a pending row for sending. False when another worker took it first. */

@@ -20,6 +20,12 @@ export interface PacingPolicy {
   groupWindow: { count: number; windowMs: number } | null;
   /** A cap over all chats (WhatsApp hourly cap); null for none. */
   globalWindow: { count: number; windowMs: number } | null;
+  /**
+   * When a send goes out late (timers and database reads take time), let the next one keep the original
+   * rhythm instead of drifting: up to half a gap is made up. Keeps throughput at the ceiling without ever
+   * exceeding the average rate. Off for WhatsApp, where the gap is about looking human, not throughput.
+   */
+  catchUp?: boolean;
 }
 
 export function telegramPolicy(o: { maxPerSecond: number; chatGapMs: number; groupPerMinute: number }): PacingPolicy {
@@ -30,6 +36,7 @@ export function telegramPolicy(o: { maxPerSecond: number; chatGapMs: number; gro
     chatGapMs: o.chatGapMs,
     groupWindow: { count: o.groupPerMinute, windowMs: 60_000 },
     globalWindow: null,
+    catchUp: true,
   };
 }
 
@@ -95,7 +102,8 @@ export class Pacer {
   reserve(dest: Destination, now: number): number {
     const wait = this.waitFor(dest, now);
     const at = now + wait;
-    this.nextGlobal = (at + this.policy.globalGapMs + (this.policy.globalJitterMs > 0 ? this.random() * this.policy.globalJitterMs : 0));
+    const base = this.policy.catchUp ? Math.max(at - this.policy.globalGapMs / 2, Math.min(at, this.nextGlobal)) : at;
+    this.nextGlobal = (base + this.policy.globalGapMs + (this.policy.globalJitterMs > 0 ? this.random() * this.policy.globalJitterMs : 0));
     let chat = this.chats.get(dest.chatId);
     if (!chat) {
       chat = { last: -Infinity, recent: [], pausedUntil: 0 };
