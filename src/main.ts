@@ -299,7 +299,7 @@ async function health(app: App) {
   return {
     ok: true,
     platforms,
-    paused: false,
+    paused: (await getPauseState(app.store.db)).paused,
     feeds: { total: feeds.length, failing: failing.map((f) => ({ url: f.url, failures: f.failures, error: f.last_error })) },
     deliveries: counts,
     dispatcher: app.dispatcher.stats,
