@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli.js';
+import { startFeedServer, type FeedServer } from '../helpers/feed-server.js';
+import { articlePage, rss } from '../e2e/helpers.js';
+
+const SAMPLE = fileURLToPath(new URL('../../examples/feed.xml', import.meta.url));
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { out: (s) => out.push(s), err: (s) => err.push(s), env: { FETCH_PAGES: 'false', ...env } });
+  return { code, out, err };
+}
+
+let site: FeedServer;
+beforeAll(async () => {
+  site = await startFeedServer({});
+  site.route('/feed/', () => ({
+    body: rss(site.origin, [
+      { id: 'x1', title: 'Primeira', section: 'Mundo', minute: 1 },
+      { id: 'x2', title: 'Segunda', section: 'Política', minute: 2 },
+    ]),
+    contentType: 'application/rss+xml',
+  }));
+  site.route('/', {
+    body: `<html><head><title>Site</title><link rel="alternate" type="application/rss+xml" href="/feed/"></head><body>capa</body></html>`,
+    contentType: 'text/html',
+  });
+  site.route('/materia', {
+    body: articlePage(site.urlFor('/materia'), { title: 'Uma matéria', lead: 'O lead da matéria, com informação suficiente para o resumo.', section: 'Brasil' }),
+    contentType: 'text/html; charset=utf-8',
+  });
+  site.route('/quebrado', { status: 500, body: 'oops' });
+});
+afterAll(() => site.close());
+
+describe('manchete preview', () => {
+  it('prints one JSON object per article, in the documented shape', async () => {
+    const r = await run(['preview', SAMPLE, '--json', '--limit', '2']);
+    expect(r.code).toBe(0);
+    expect(r.out).toHaveLength(2);
+    const first = JSON.parse(r.out[0]!) as Record<string, any>;
+    expect(Object.keys(first.article).sort()).toEqual(['author', 'id', 'imageUrl', 'lead', 'publishedAt', 'section', 'title', 'url']);
+    expect(first.article.section).toBe('Mundo');
+    expect(first.article.lead).toMatch(/^O líder da Coreia do Norte afirmou/);
+    expect(first.article.url).not.toContain('utm_');
+    expect(first.telegram[0]).toMatchObject({ kind: 'photo', imageUrl: 'https://exemplo.manchete.dev/img/kim-shoigu.jpg' });
+    expect(first.whatsapp[0].kind).toBe('text');
+    const all = JSON.stringify(first);
+    for (const promo of ['Receba as notícias', 'Assine o 247', 'iBest', 'Relacionados']) expect(all).not.toContain(promo);
+  });
+
+  it('--platform telegram leaves WhatsApp out', async () => {
+    const r = await run(['preview', SAMPLE, '--json', '--limit', '1', '--platform', 'telegram']);
+    const obj = JSON.parse(r.out[0]!) as Record<string, unknown>;
+    expect(obj.telegram).toBeDefined();
+    expect(obj.whatsapp).toBeUndefined();
+  });
+
+  it('prints human-readable blocks by default', async () => {
+    const r = await run(['preview', SAMPLE, '--limit', '1']);
+    expect(r.code).toBe(0);
+    expect(r.out[0]).toContain('[telegram]');
+    expect(r.out[0]).toContain('[whatsapp]');
+  });
+
+  it('follows the feed a home page advertises', async () => {
+    const r = await run(['preview', site.urlFor('/'), '--json']);
+    expect(r.code).toBe(0);
+    expect(r.out.map((l) => (JSON.parse(l) as { article: { title: string } }).article.title)).toEqual(['Segunda', 'Primeira']);
+  });
+
+  it('reads an article page as one article', async () => {
+    const r = await run(['preview', site.urlFor('/materia'), '--json']);
+    expect(r.code).toBe(0);
+    const a = (JSON.parse(r.out[0]!) as { article: { title: string; section: string } }).article;
+    expect(a).toMatchObject({ title: 'Uma matéria', section: 'Brasil' });
+  });
+
+  it('unreachable or invalid input: exit 1 and one line', async () => {
+    for (const input of [site.urlFor('/quebrado'), 'nao-existe.xml', 'http://127.0.0.1:9/feed']) {
+      const r = await run(['preview', input]);
+      expect(r.code, input).toBe(1);
+      expect(r.err).toHaveLength(1);
+      expect(r.err[0]!.split('\n')).toHaveLength(1);
+    }
+    expect((await run(['preview', site.urlFor('/quebrado')])).err[0]).toContain('500');
+  });
+
+  it('bad arguments and bad configuration are one clear line', async () => {
+    expect((await run(['preview'])).err[0]).toContain('preview needs a feed URL');
+    expect((await run(['preview', SAMPLE, '--limit', 'x'])).err[0]).toContain('--limit');
+    expect((await run(['preview', SAMPLE, '--platform', 'signal'])).err[0]).toContain('--platform');
+    expect((await run(['bogus'])).err[0]).toContain('unknown command "bogus"');
+    const bad = await run(['preview', SAMPLE], { POLL_INTERVAL: '2 minutos' });
+    expect(bad.code).toBe(1);
+    expect(bad.err[0]).toContain('POLL_INTERVAL="2 minutos" is not a duration');
+  });
+
+  it('writes nothing to the database', async () => {
+    const r = await run(['preview', SAMPLE, '--json'], { DATABASE_URL: 'sqlite:/nonexistent-dir/should-not-be-created.db' });
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('manchete help', () => {
+  it('lists every command', async () => {
+    const r = await run(['help']);
+    for (const c of ['start', 'preview', 'push', 'whatsapp login', 'feeds', 'doctor']) expect(r.out[0]).toContain(c);
+    expect(readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')).toContain('manchete preview');
+  });
+});
+
+describe('manchete doctor, push and feeds', () => {
+  it('doctor checks every destination and fails when one cannot be posted to', async () => {
+    const { startFakeTelegram } = await import('../fakes/telegram-api.js');
+    const { TOKEN } = await import('../platforms/telegram/helpers.js');
+    const { tempDir } = await import('../e2e/helpers.js');
+    const fake = await startFakeTelegram({ token: TOKEN });
+    fake.addChat({ id: -1001, type: 'channel', username: 'canalbom', botIsAdmin: true, canPost: true });
+    fake.addChat({ id: -1002, type: 'channel', username: 'semdireito', botIsAdmin: false });
+    const dir = tempDir();
+    const env = { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.apiRoot, DATABASE_URL: `sqlite:${dir}/db.sqlite` };
+    try {
+      const ok = await run(['doctor'], { ...env, TELEGRAM_CHATS: '@canalbom' });
+      expect(ok.code, [...ok.out, ...ok.err].join('\n')).toBe(0);
+      expect(ok.out).toContain('@canalbom: ok, can post');
+      const bad = await run(['doctor'], { ...env, TELEGRAM_CHATS: '@canalbom,@semdireito' });
+      expect(bad.code).toBe(1);
+      expect(bad.out.find((l) => l.startsWith('@semdireito'))).toContain('not an administrator');
+
+      const pushed = await run(['push', site.urlFor('/materia'), '@canalbom'], { ...env, TELEGRAM_CHATS: '@canalbom,@semdireito' });
+      expect(pushed.code).toBe(0);
+      expect(pushed.out[0]).toContain('queued "Uma matéria" for 1 destination(s): telegram:@canalbom');
+      const unknown = await run(['push', site.urlFor('/materia'), '@outro'], { ...env, TELEGRAM_CHATS: '@canalbom' });
+      expect(unknown.code).toBe(1);
+      expect(unknown.err[0]).toContain('"@outro" is not a configured destination');
+
+      const { openStore } = await import('../../src/store/db.js');
+      const store = await openStore(env.DATABASE_URL);
+      const rows = await store.db.selectFrom('deliveries').selectAll().execute();
+      await store.close();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ destination_id: 'telegram:@canalbom', status: 'pending', priority: 10 });
+
+      const feeds = await run(['feeds'], env);
+      expect(feeds.code).toBe(0);
+    } finally {
+      await fake.close();
+    }
+  });
+});
