@@ -11,7 +11,7 @@ import { PlatformSendError, type Destination, type DestinationOptions, type Plat
 import { parseWhatsAppChats } from './chats.js';
 import { WhatsAppConnection } from './connection.js';
 import { createWhatsAppSender } from './sender.js';
-import { makeBaileysSocketFactory } from './socket.js';
+import { makeBaileysSocketFactory, type SocketFactory } from './socket.js';
 import { useDatabaseAuthState } from './auth-store.js';
 import { wireCommands } from './incoming.js';
 
@@ -50,7 +50,13 @@ export async function whatsappLogin(
  * WhatsApp as the app sees it: the connection (lease, backoff, states), the sender and its pacing, the
  * configured destinations (checked each time the connection opens), and commands through the shared router.
  */
-export async function createWhatsAppModule(config: Config, logger: Logger, routeDestinations: RouteDestination[]): Promise<PlatformModule> {
+export async function createWhatsAppModule(
+  config: Config,
+  logger: Logger,
+  routeDestinations: RouteDestination[],
+  /** Process boundaries, replaceable in tests: the WhatsApp socket and image downloads. */
+  io: { socketFactory?: SocketFactory; fetchImage?: (url: string) => Promise<Uint8Array> } = {},
+): Promise<PlatformModule> {
   const log = logger.child({ platform: 'whatsapp' });
   const destinations: Destination[] = [];
   const add = (chat: string, options: DestinationOptions) => {
@@ -71,7 +77,7 @@ export async function createWhatsAppModule(config: Config, logger: Logger, route
   let store: Awaited<ReturnType<typeof openStore>> | null = null;
   let connection: WhatsAppConnection | null = null;
   let unwire: (() => void) | null = null;
-  const fetchImage = async (url: string): Promise<Uint8Array> => {
+  const fetchImage = io.fetchImage ?? (async (url: string): Promise<Uint8Array> => {
     const res = await fetch(url, { signal: AbortSignal.timeout(config.fetch.timeoutMs), headers: { 'user-agent': config.fetch.userAgent } });
     if (!res.ok) throw new Error(`image ${url} answered HTTP ${res.status}`);
     const len = Number(res.headers.get('content-length') ?? 0);
@@ -79,7 +85,7 @@ export async function createWhatsAppModule(config: Config, logger: Logger, route
     const buf = new Uint8Array(await res.arrayBuffer());
     if (buf.byteLength > config.fetch.pageMaxBytes) throw new Error(`image ${url} is larger than PAGE_MAX_BYTES`);
     return buf;
-  };
+  });
 
   // The sender needs the connection, which needs the database: both are made in start(); until then
   // the dispatcher sees a sender that is not ready and leaves WhatsApp deliveries waiting.
@@ -117,7 +123,7 @@ export async function createWhatsAppModule(config: Config, logger: Logger, route
       connection = new WhatsAppConnection({
         session: config.whatsapp.session,
         auth,
-        socketFactory: makeBaileysSocketFactory(),
+        socketFactory: io.socketFactory ?? makeBaileysSocketFactory(),
         logger: log,
         lease: { db: store.db, holder: leaseHolder() },
       });
