@@ -198,6 +198,22 @@ describe('Telegram end to end', () => {
     expect(audit.some((a) => a.actor === `telegram:${READER}` && a.action === 'push' && a.outcome === 'refused')).toBe(true);
   });
 
+  it('webhook mode: the bot registers its webhook and answers updates posted to the health server', async () => {
+    const t = await setup({ env: { TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram-hook', TELEGRAM_WEBHOOK_SECRET: 'segredo_de_teste_123' } });
+    expect(t.fake.webhook).toMatchObject({ url: 'https://bot.example.com/telegram-hook', secretToken: 'segredo_de_teste_123' });
+    const update = { update_id: 1, message: { message_id: 1, date: 1, chat: { id: READER, type: 'private' }, from: { id: READER, is_bot: false, first_name: 'L', language_code: 'pt-br' }, text: '/ajuda', entities: [{ type: 'bot_command', offset: 0, length: 6 }] } };
+    const post = (secret: string) =>
+      fetch(`${t.app.httpUrl}/telegram-hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify(update) });
+    expect((await post('errado')).status).toBe(401);
+    expect(t.fake.sentTo(READER)).toHaveLength(0);
+    expect((await post('segredo_de_teste_123')).status).toBe(200);
+    await t.fake.waitFor(() => t.fake.sentTo(READER).length === 1, 5_000, 'the /ajuda reply');
+    const health = (await (await fetch(`${t.app.httpUrl}/health`)).json()) as { ok: boolean; platforms: Record<string, string> };
+    expect(health).toMatchObject({ ok: true, platforms: { telegram: 'webhook' } });
+    const metrics = await (await fetch(`${t.app.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('manchete_platform_up{platform="telegram",state="webhook"} 1');
+  });
+
   it('never logs the bot token', async () => {
     const t = await setup();
     t.fake.failNext('sendMessage', 1, { error_code: 500, description: `Internal error for /bot${TOKEN}/sendMessage` });
