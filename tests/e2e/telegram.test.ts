@@ -166,6 +166,19 @@ describe('Telegram end to end', () => {
     expect(t.fake.sentTo(READER)).toHaveLength(4);
   });
 
+  it('a subscriber who blocks the bot is deactivated on the next article; the menu is set in both languages', async () => {
+    const t = await setup();
+    expect(t.fake.commands.get('')?.map((c) => c.command)).toContain('latest');
+    expect(t.fake.commands.get('pt')?.map((c) => c.command)).toContain('ultimas');
+    t.fake.pushMessage({ chatId: READER, text: '/assinar mundo', from: { id: READER, language_code: 'pt-br' } });
+    await t.fake.waitFor(() => t.fake.sentTo(READER).length === 1, 10_000, 'subscription confirmed');
+    t.fake.updateChat(READER, { blocked: true });
+    t.setStories([...t.stories(), { id: 'b1', title: 'Mundo depois do bloqueio', section: 'Mundo', minute: 40 }]);
+    await t.app.pipeline.pollFeed(t.feedUrl);
+    await until(async () => (await t.app.store.db.selectFrom('subscribers').select('active').where('id', '=', `telegram:${READER}`).executeTakeFirst())?.active === 0, 10_000, 'deactivation');
+    await t.fake.waitFor(() => t.fake.sentTo(CHANNEL).length === 1, 10_000);
+  });
+
   it('an editor push with confirmation reaches the channel ahead of 20 queued articles', async () => {
     const t = await setup({ env: { TELEGRAM_GROUP_PER_MINUTE: '20' } });
     t.site.route('/exclusivo', { body: articlePage(t.site.urlFor('/exclusivo'), { title: 'Exclusivo: furo da redação', lead: 'A redação apurou um fato importante e o publica agora, antes de todos.', section: 'Política' }), contentType: 'text/html; charset=utf-8' });
