@@ -178,10 +178,10 @@ async function cmdDoctor(io: CliIo): Promise<number> {
   const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
   renderer.preload();
   io.out(`templates (${config.templatesDir}): ok`);
-  const { openStore } = await import('./store/db.js');
+  const { openStore, redactDatabaseUrl } = await import('./store/db.js');
   const store = await openStore(config.databaseUrl);
   await store.close();
-  io.out(`database (${config.databaseUrl}): ok, migrations applied`);
+  io.out(`database (${redactDatabaseUrl(config.databaseUrl)}): ok, migrations applied`);
   const logger = quietLogger(config);
   const { createPlatformModules } = await import('./platforms/index.js');
   const modules = await createPlatformModules(config, logger, await readRoutes(config));

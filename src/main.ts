@@ -88,7 +88,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const routes = deps.routes ?? (config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES);
   const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
   renderer.preload();
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config.databaseUrl, {
+    onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),
+  });
   const outbox = new Outbox(store.db);
   const destinations = new DestinationRegistry(store.db);
   const articles = new ArticleRepo(store.db);

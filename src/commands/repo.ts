@@ -1,4 +1,4 @@
-import type { Db } from '../store/db.js';
+import { storableText, type Db } from '../store/db.js';
 import type { Platform } from '../render/types.js';
 import { foldTopic, type Locale } from './text.js';
 
@@ -37,6 +37,7 @@ export async function upsertSubscriber(
 ): Promise<string> {
   const id = subscriberIdFor(s.platform, s.chatId);
   const at = now.toISOString();
+  const name = storableText(s.name);
   await db
     .insertInto('subscribers')
     .values({
@@ -45,11 +46,11 @@ export async function upsertSubscriber(
       chat_id: s.chatId,
       locale: s.locale,
       active: 1,
-      name: s.name,
+      name,
       created_at: at,
       updated_at: at,
     })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ locale: s.locale, name: s.name, active: 1, updated_at: at }))
+    .onConflict((oc) => oc.column('id').doUpdateSet({ locale: s.locale, name, active: 1, updated_at: at }))
     .execute();
   return id;
 }
@@ -188,7 +189,7 @@ export async function writeAudit(db: Db, entry: AuditEntry, now: Date): Promise<
     .values({
       actor: entry.actor,
       action: entry.action,
-      detail: entry.detail,
+      detail: storableText(entry.detail),
       outcome: entry.outcome,
       created_at: now.toISOString(),
     })

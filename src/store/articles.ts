@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Article } from '../articles/article.js';
-import type { Db } from './db.js';
+import { storableText, type Db } from './db.js';
 import type { ArticleTable } from './schema.js';
 
 export type ArticleRow = Selectable<ArticleTable>;
@@ -42,20 +42,21 @@ export function rowToArticle(r: ArticleRow): Article {
 
 function articleColumns(a: Article) {
   return {
-    feed_url: a.feedUrl,
-    url: a.url,
-    title: a.title,
-    lead: a.lead,
-    body: a.body,
-    section: a.section,
+    feed_url: storableText(a.feedUrl),
+    url: storableText(a.url),
+    title: storableText(a.title),
+    lead: storableText(a.lead),
+    body: storableText(a.body),
+    section: storableText(a.section),
+    // JSON escapes NUL as \u0000 text: storable as it is.
     tags: JSON.stringify(a.tags),
-    image_url: a.imageUrl,
-    image_caption: a.imageCaption,
-    image_credit: a.imageCredit,
-    author: a.author,
+    image_url: storableText(a.imageUrl),
+    image_caption: storableText(a.imageCaption),
+    image_credit: storableText(a.imageCredit),
+    author: storableText(a.author),
     published_at: a.publishedAt?.toISOString() ?? null,
     updated_at: a.updatedAt?.toISOString() ?? null,
-    content_hash: articleHash(a),
+    content_hash: articleHash({ title: storableText(a.title), lead: storableText(a.lead) }),
   };
 }
 

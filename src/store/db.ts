@@ -1,24 +1,121 @@
-import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import type { Pool } from 'pg';
 import Sqlite from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Database } from './schema.js';
 import { migrations, type DialectKind } from './migrations/index.js';
 
+/** The typed query builder every repository takes: the same code runs on SQLite and PostgreSQL. */
 export type Db = Kysely<Database>;
 
+/** An open, migrated database. `close()` ends its connections (the SQLite file or the pg pool). */
 export interface Store {
   db: Db;
   dialect: DialectKind;
   close(): Promise<void>;
 }
 
+/** What `openStore` may be told besides the URL. */
+export interface OpenStoreOptions {
+  /**
+   * Called when an idle PostgreSQL connection breaks (the server restarted, a proxy cut it). pg drops the
+   * connection and the next query opens a new one, so this is for logging only; without a listener such an
+   * error would crash the process. The message has the password masked.
+   */
+  onConnectionError?: (message: string) => void;
+  /** Connections PostgreSQL may keep open at once (default 10). */
+  maxConnections?: number;
+  /** How long to wait for PostgreSQL to accept a connection before failing (default 10 s). */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * The database could not be opened: the server is down or unreachable, refused our credentials, or has
+ * no such database. `url` has its password masked, so the message is safe to print and log.
+ */
+export class StoreConnectError extends Error {
+  override readonly name = 'StoreConnectError';
+  constructor(
+    /** DATABASE_URL with the password replaced by `***`. */
+    readonly url: string,
+    /** `ECONNREFUSED`, `ENOTFOUND`, `ETIMEDOUT`, or PostgreSQL's SQLSTATE (`28P01`, `3D000`…). */
+    readonly code: string,
+    /** What the driver said, password masked. */
+    readonly detail: string,
+  ) {
+    super(`DATABASE_URL ${url}: ${describeConnectFailure(code, detail)}`);
+  }
+}
+
+function describeConnectFailure(code: string, detail: string): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `cannot connect (${code}); is PostgreSQL running?`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot connect (${code}: unknown host); check the host name`;
+    case 'ETIMEDOUT':
+      return `cannot connect (${code}: no answer); is PostgreSQL running and reachable from here?`;
+    case '28P01':
+    case '28000':
+      return `PostgreSQL refused the login (${code}: ${detail}); check the user and password`;
+    case '3D000':
+      return `the database does not exist (${code}: ${detail}); create it (createdb) or fix the URL`;
+    default:
+      return `cannot connect (${code}: ${detail})`;
+  }
+}
+
+/**
+ * DATABASE_URL fit to print: the password (in the user-info part or a `password=` parameter) becomes `***`.
+ * Use it wherever a database URL reaches a log line, an error or the terminal.
+ */
+export function redactDatabaseUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    // Not a URL we can parse: mask anything between `user:` and `@`, and any password parameter.
+    return url.replace(/(\/\/[^/:@]*:)[^@/]*@/, '$1***@').replace(/(password=)[^&]*/gi, '$1***');
+  }
+  if (u.password) u.password = '***';
+  for (const key of [...u.searchParams.keys()]) if (/^password$/i.test(key)) u.searchParams.set(key, '***');
+  return u.toString().replace(/password=%2A%2A%2A/gi, 'password=***');
+}
+
+/** The password of a URL (decoded), or null: used to scrub driver messages that might echo it. */
+function passwordOf(url: string): string | null {
+  try {
+    const u = new URL(url);
+    const p = u.password ? decodeURIComponent(u.password) : u.searchParams.get('password');
+    return p || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The error code of a failed connection: Node's errno code, PostgreSQL's SQLSTATE, or a best guess. */
+function connectErrorCode(err: unknown): string {
+  const e = err as { code?: unknown; errors?: unknown; message?: unknown };
+  if (typeof e?.code === 'string' && e.code) return e.code;
+  // Node's happy-eyeballs connect (a host with IPv4 and IPv6 addresses) fails with an AggregateError.
+  if (Array.isArray(e?.errors)) for (const inner of e.errors as unknown[]) {
+    const c = connectErrorCode(inner);
+    if (c !== 'UNKNOWN') return c;
+  }
+  if (typeof e?.message === 'string' && /timeout/i.test(e.message)) return 'ETIMEDOUT';
+  return 'UNKNOWN';
+}
+
 /**
  * Opens the database named by DATABASE_URL and brings its schema up to date.
  * - `sqlite:./data/manchete.db` (the default; the folder is created) or `sqlite::memory:`;
- * - `postgres://user:pass@host:5432/db` (needs the optional `pg` package).
+ * - `postgres://user:pass@host:5432/db`: one connection is opened first, so an unreachable server, a wrong
+ *   password or a missing database fail here with a `StoreConnectError` instead of at the first query.
+ *   The `pg` driver is imported only then, so SQLite deployments never load it.
  */
-export async function openStore(url: string): Promise<Store> {
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   let db: Db;
   let dialect: DialectKind;
   if (url.startsWith('sqlite:')) {
@@ -31,25 +128,46 @@ export async function openStore(url: string): Promise<Store> {
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     dialect = 'sqlite';
   } else if (/^postgres(ql)?:\/\//.test(url)) {
-    const { PostgresDialect } = await import('kysely');
-    let pg: { Pool: new (o: { connectionString: string; max?: number }) => unknown };
-    try {
-      pg = (await import(/* optional */ 'pg' as string)) as typeof pg;
-    } catch {
-      throw new Error('DATABASE_URL is a PostgreSQL URL but the "pg" package is not installed: run `npm install pg`');
-    }
-    const Pool = pg.Pool ?? (pg as unknown as { default: typeof pg }).default.Pool;
-    db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new Pool({ connectionString: url, max: 10 }) as never }),
-    });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: await openPostgresPool(url, options) }) });
     dialect = 'postgres';
   } else {
-    throw new Error(`DATABASE_URL="${url}" is not supported; use sqlite:./data/manchete.db or postgres://user:pass@host/db`);
+    throw new Error(
+      `DATABASE_URL="${redactDatabaseUrl(url)}" is not supported; use sqlite:./data/manchete.db or postgres://user:pass@host/db`,
+    );
   }
-  await migrate(db, dialect);
+  try {
+    await migrate(db, dialect);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
   return { db, dialect, close: () => db.destroy() };
 }
 
+/** A pg pool whose first connection has succeeded; connection failures become `StoreConnectError`. */
+async function openPostgresPool(url: string, options: OpenStoreOptions): Promise<Pool> {
+  const { Pool } = await import('pg');
+  const safeUrl = redactDatabaseUrl(url);
+  const password = passwordOf(url);
+  const scrub = (text: string): string => (password ? text.split(password).join('***') : text);
+  const pool = new Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+  });
+  pool.on('error', (err) => options.onConnectionError?.(`DATABASE_URL ${safeUrl}: idle connection lost: ${scrub(err.message)}`));
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    const detail = scrub(err instanceof Error ? err.message || String(err) : String(err));
+    throw new StoreConnectError(safeUrl, connectErrorCode(err), detail);
+  }
+  return pool;
+}
+
+/** Applies the migrations not yet applied (kysely's lock makes concurrent starts safe); a no-op when up to date. */
 export async function migrate(db: Db, dialect: DialectKind): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const migrator = new Migrator({ db, provider });
@@ -58,6 +176,16 @@ export async function migrate(db: Db, dialect: DialectKind): Promise<void> {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);
   }
+}
+
+/**
+ * Text that both databases accept: PostgreSQL rejects the NUL character (U+0000) in text columns, which
+ * SQLite stores. Applied to text from outside (feeds, pages, chat users) before it is written.
+ */
+export function storableText(text: string): string;
+export function storableText(text: string | null): string | null;
+export function storableText(text: string | null): string | null {
+  return text !== null && text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
 }
 
 /** The current time as stored in the database. */

@@ -1,5 +1,5 @@
 import type { Selectable } from 'kysely';
-import type { Db } from './db.js';
+import { storableText, type Db } from './db.js';
 import type { FeedTable } from './schema.js';
 
 export type FeedRow = Selectable<FeedTable>;
@@ -45,7 +45,11 @@ export class FeedRepo {
     return this.db.selectFrom('feeds').selectAll().orderBy('url').execute();
   }
 
+  /** Patches the feed's row; the feed's title and error text are made storable on both databases. */
   async update(url: string, patch: Partial<Omit<FeedRow, 'url' | 'created_at'>>): Promise<void> {
-    await this.db.updateTable('feeds').set(patch).where('url', '=', url).execute();
+    const row = { ...patch };
+    if (row.title !== undefined) row.title = storableText(row.title);
+    if (row.last_error !== undefined) row.last_error = storableText(row.last_error);
+    await this.db.updateTable('feeds').set(row).where('url', '=', url).execute();
   }
 }
