@@ -53,6 +53,17 @@ const duration = (name: string, example: string) =>
     return ms;
   });
 
+/** A size of at least 1 KB: `5MB`, `512KB`. */
+const size = (name: string) =>
+  z.string().transform((v, ctx) => {
+    const b = parseBytes(v);
+    if (b === null || b < 1024) {
+      ctx.addIssue({ code: 'custom', message: `${name}="${v}" is not a size; use 5MB or 512KB` });
+      return z.NEVER;
+    }
+    return b;
+  });
+
 const int = (name: string, min: number, max: number) =>
   z.string().transform((v, ctx) => {
     const n = Number(v.trim());
@@ -151,22 +162,8 @@ const schema = z.object({
   TZ: str,
   BACKFILL: int('BACKFILL', 0, 1000),
   FETCH_TIMEOUT: duration('FETCH_TIMEOUT', '15s'),
-  FEED_MAX_BYTES: z.string().transform((v, ctx) => {
-    const b = parseBytes(v);
-    if (b === null || b < 1024) {
-      ctx.addIssue({ code: 'custom', message: `FEED_MAX_BYTES="${v}" is not a size; use 5MB or 512KB` });
-      return z.NEVER;
-    }
-    return b;
-  }),
-  PAGE_MAX_BYTES: z.string().transform((v, ctx) => {
-    const b = parseBytes(v);
-    if (b === null || b < 1024) {
-      ctx.addIssue({ code: 'custom', message: `PAGE_MAX_BYTES="${v}" is not a size; use 5MB or 512KB` });
-      return z.NEVER;
-    }
-    return b;
-  }),
+  FEED_MAX_BYTES: size('FEED_MAX_BYTES'),
+  PAGE_MAX_BYTES: size('PAGE_MAX_BYTES'),
   USER_AGENT: str,
   FETCH_PAGES: bool('FETCH_PAGES'),
   SUMMARY_MAX_CHARS: int('SUMMARY_MAX_CHARS', 60, 3000),

@@ -299,7 +299,8 @@ async function health(app: App) {
   const counts = await app.outbox.counts();
   const platforms = Object.fromEntries(app.platforms.map((p) => [p.platform, p.state()]));
   return {
-    ok: true,
+    // Red when deliveries cannot go out at all; a failing feed or a reconnecting platform is reported, not fatal.
+    ok: app.dispatcher.running,
     platforms,
     paused: (await getPauseState(app.store.db)).paused,
     feeds: { total: feeds.length, failing: failing.map((f) => ({ url: f.url, failures: f.failures, error: f.last_error })) },

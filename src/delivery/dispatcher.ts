@@ -68,7 +68,7 @@ export function backoffMs(attempt: number, random: () => number = Math.random, b
 
 export class Dispatcher {
   readonly stats: DispatcherStats = { sent: 0, failed: 0, dead: 0, retried: 0, rateLimited: 0, inFlight: 0 };
-  private running = false;
+  private isRunning = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | null = null;
   /** The head of the queue as last read; claimed rows leave it. Re-read when new work may exist. */
@@ -95,16 +95,21 @@ export class Dispatcher {
     };
   }
 
+  /** False before start, after stop, and if the loop died on an unexpected error (health turns red). */
+  get running(): boolean {
+    return this.isRunning;
+  }
+
   /** Starts draining. Rows left `sending` by a crashed process are put back first. */
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.isRunning) return;
     const recovered = await this.opts.outbox.recover(this.opts.soleSender === false ? this.opts.holder : null);
     if (recovered > 0)
       this.opts.logger.warn({ event: 'outbox.recovered', count: recovered }, `resuming ${recovered} deliveries interrupted by the last stop`);
-    this.running = true;
+    this.isRunning = true;
     this.loopDone = this.loop().catch((err: unknown) => {
       this.opts.logger.error({ event: 'dispatcher.crashed', err }, 'the dispatcher stopped on an unexpected error');
-      this.running = false;
+      this.isRunning = false;
     });
   }
 
@@ -126,7 +131,7 @@ export class Dispatcher {
    * stay `sending` and are resumed at the next start.
    */
   async stop(graceMs: number): Promise<{ unfinished: number }> {
-    this.running = false;
+    this.isRunning = false;
     this.wake();
     await this.loopDone;
     const all = Promise.allSettled([...this.inFlight.values()]);
@@ -147,9 +152,9 @@ export class Dispatcher {
   }
 
   private async loop(): Promise<void> {
-    while (this.running) {
+    while (this.isRunning) {
       const waitMs = await this.pass();
-      if (!this.running) break;
+      if (!this.isRunning) break;
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           this.wakeUp = null;
@@ -181,7 +186,7 @@ export class Dispatcher {
     const blockedChats = new Set<string>();
     let nextWake = 1_000;
     for (const row of rows) {
-      if (!this.running || this.inFlight.size >= concurrency) {
+      if (!this.isRunning || this.inFlight.size >= concurrency) {
         nextWake = Math.min(nextWake, 5);
         break;
       }

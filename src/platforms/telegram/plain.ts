@@ -4,9 +4,9 @@
  * limits. The renderer owns real HTML production (and `htmlToPlain`, used for the plain-text resend).
  */
 
-/** Telegram's limits, in UTF-16 code units after entity parsing. */
-export const TELEGRAM_TEXT_LIMIT = 4096;
-export const TELEGRAM_CAPTION_LIMIT = 1024;
+/** Telegram's limits, in UTF-16 code units after entity parsing (defined once, by the renderer). */
+export { TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT } from '../../render/fit.js';
+import { TELEGRAM_TEXT_LIMIT } from '../../render/fit.js';
 
 /** Escapes plain text for parse_mode HTML: `&`, `<`, `>` and `"`. */
 export function escapeTelegramHtml(text: string): string {
