@@ -255,6 +255,27 @@ function parseLoose(s: string, defaultOffset: number): Date | null {
 }
 
 /**
+ * The exact RFC 1123 shape most RSS feeds write (`wed, 25 nov 2026 12:00:00 gmt`, lowercased), read
+ * without tokenising. It gives what `parseLoose` gives for the same text.
+ */
+const RFC1123_RE =
+  /^(?:(?:mon|tue|wed|thu|fri|sat|sun), )?(\d{1,2}) (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (gmt|utc|ut|z|[+-]\d{4})$/;
+
+function parseRfc1123(s: string): Date | null | undefined {
+  const m = RFC1123_RE.exec(s);
+  if (!m) return undefined;
+  const zone = m[7]!;
+  let offset = 0;
+  if (zone[0] === '+' || zone[0] === '-') {
+    const h = Number(zone.slice(1, 3));
+    const min = Number(zone.slice(3, 5));
+    if (h > 23 || min > 59) return undefined; // parseLoose has its own answer for these
+    offset = (zone[0] === '-' ? -1 : 1) * (h * 60 + min);
+  }
+  return build(Number(m[3]), MONTHS[m[2]!]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]), 0, offset);
+}
+
+/**
  * Reads a feed or page date. Returns null for anything it cannot read with confidence (empty,
  * garbage, impossible fields), never the current time. See the module comment for the accepted forms;
  * a date without a zone is read as UTC unless `options.defaultOffsetMinutes` says otherwise.
@@ -264,6 +285,8 @@ export function parseDate(raw: string | null | undefined, options: ParseDateOpti
   const s = raw.trim().toLowerCase();
   if (s.length === 0 || s.length > 200) return null;
   const defaultOffset = options.defaultOffsetMinutes ?? 0;
+  const rfc = parseRfc1123(s);
+  if (rfc !== undefined) return rfc;
   if (/^\d{4}/.test(s)) {
     const iso = parseIso(s, defaultOffset);
     if (iso) return iso;

@@ -36,14 +36,22 @@ function fold(text: string): string {
     .trim();
 }
 
+/** The title, and its folded form once something needed it (folding costs an NFD pass). */
+interface TitleForms {
+  title: string;
+  folded?: string;
+}
+
 /**
  * The part of `text` that is not the title: feeds often repeat the title at the start of the
  * description, or make the description the title alone.
  */
-function withoutTitle(text: string, title: string, foldedTitle: string): string {
+function withoutTitle(text: string, t: TitleForms): string {
+  const { title } = t;
   if (!title || !text) return text;
   // Cheap test first: folding (NFD) costs more than comparing two letters.
   if (text.slice(0, 2).toLowerCase() !== title.slice(0, 2).toLowerCase()) return text;
+  const foldedTitle = (t.folded ??= fold(title));
   if (!foldedTitle || !fold(text.slice(0, title.length + 16)).startsWith(foldedTitle)) return text;
   // Cut the repeated title: find where its folded form ends in the original text.
   for (let end = Math.max(1, title.length - 4); end <= Math.min(text.length, title.length + 16); end++) {
@@ -55,8 +63,8 @@ function withoutTitle(text: string, title: string, foldedTitle: string): string 
 }
 
 /** A lead candidate with substance: enough text of its own once the title is set aside. */
-function substantial(text: string, title: string, foldedTitle: string): string | null {
-  const own = withoutTitle(text, title, foldedTitle);
+function substantial(text: string, t: TitleForms): string | null {
+  const own = withoutTitle(text, t);
   // Only the first few hundred characters matter to decide: a long body is not collapsed in full.
   return collapseWhitespace(own.slice(0, MIN_LEAD_CHARS * 4)).length >= MIN_LEAD_CHARS ? own : null;
 }
@@ -166,8 +174,9 @@ export function normalizeItemResult(item: FeedItem, ctx: NormalizeContext): Norm
 
   const summaryText = item.summaryHtml ? stripBoilerplate(htmlToText(item.summaryHtml), extra) : '';
   const contentText = item.contentHtml ? stripBoilerplate(htmlToText(item.contentHtml), extra) : '';
-  const foldedTitle = fold(title);
-  const leadSource = substantial(summaryText, title, foldedTitle) ?? substantial(contentText, title, foldedTitle) ?? '';
+  // The title is folded only if a candidate lead starts like it (rarely).
+  const titleForms: TitleForms = { title };
+  const leadSource = substantial(summaryText, titleForms) ?? substantial(contentText, titleForms) ?? '';
   const lead = leadSource ? summarize(leadSource, ctx.summaryMaxChars) : '';
 
   const { section, tags } = sectionAndTags(item.categories);

@@ -30,17 +30,48 @@ const ABBREVIATIONS = new Set([
 const END_RE = /[.!?…]+["'”’»)\]]*(?=\s)/gu;
 /** What may start a sentence. */
 const SENTENCE_START_RE = /^\s+(?:["'“‘«(\[¿¡—–-]|\p{Lu}|\p{Lt}|\p{N}|\p{Extended_Pictographic})/u;
-/** The word just before a period. */
-const WORD_BEFORE_RE = /([\p{L}\p{N}º]+)\.$/u;
+/** A letter, a digit or º: what the word before a period is made of. */
+const WORD_CHAR_RE = /^[\p{L}\p{N}º]$/u;
+/** How far back from a period the word before it is looked for. */
+const WORD_WINDOW = 24;
+
+/**
+ * The run of letters, digits and º that ends just before the period at `dot`, looked for in the
+ * `WORD_WINDOW` characters before it; null when there is none. Walks back from the period: a regex
+ * would try every start position of the window, which is slow on two-byte strings (any feed text with
+ * a curly quote or an emoji in it) because of the Unicode classes.
+ */
+function wordBefore(text: string, dot: number): string | null {
+  const min = Math.max(0, dot - WORD_WINDOW);
+  let i = dot;
+  while (i > min) {
+    const c = text.charCodeAt(i - 1);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) {
+      i--;
+      continue;
+    }
+    if (c < 0x80) break;
+    // A surrogate pair counts as one character; a half of one cut off by the window is no letter.
+    if (c >= 0xdc00 && c <= 0xdfff && i - 2 >= min) {
+      const high = text.charCodeAt(i - 2);
+      if (high >= 0xd800 && high <= 0xdbff) {
+        if (!WORD_CHAR_RE.test(text.slice(i - 2, i))) break;
+        i -= 2;
+        continue;
+      }
+    }
+    if (!WORD_CHAR_RE.test(text[i - 1]!)) break;
+    i--;
+  }
+  return i < dot ? text.slice(i, dot) : null;
+}
 
 function isBoundary(text: string, start: number, end: number): boolean {
-  const next = SENTENCE_START_RE.exec(text.slice(end, end + 4));
-  if (!next) return false;
-  const punct = text.slice(start, end);
-  if (punct[0] !== '.' || punct.startsWith('..')) return true;
-  const before = WORD_BEFORE_RE.exec(text.slice(Math.max(0, start - 24), start + 1));
-  if (!before) return true;
-  const word = before[1]!;
+  if (!SENTENCE_START_RE.test(text.slice(end, end + 4))) return false;
+  // Only a single period can be an abbreviation's or an initial's: "!", "?", "…" and ".." always end.
+  if (text.charCodeAt(start) !== 0x2e || (end - start > 1 && text.charCodeAt(start + 1) === 0x2e)) return true;
+  const word = wordBefore(text, start);
+  if (word === null) return true;
   if (ABBREVIATIONS.has(word.toLowerCase())) return false;
   // Single-letter initials ("J. K. Rowling", "U.S."): a lone letter after a space, a dot or nothing.
   if (word.length === 1 && /\p{L}/u.test(word)) {

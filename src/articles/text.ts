@@ -67,7 +67,7 @@ const CP1252: Record<number, number> = {
   0x99: 0x2122, 0x9a: 0x161, 0x9b: 0x203a, 0x9c: 0x153, 0x9e: 0x17e, 0x9f: 0x178,
 };
 
-const ENTITY_RE = /&(?:#(\d+)|#[xX]([0-9a-fA-F]+)|([A-Za-z][A-Za-z0-9]{1,31}));/g;
+const ENTITY_RE = /&(?:#(\d+)|#[xX]([0-9a-fA-F]+)|([A-Za-z][A-Za-z0-9]{1,31}));/y;
 
 function numericChar(cp: number): string {
   if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return '\uFFFD';
@@ -80,22 +80,32 @@ function numericChar(cp: number): string {
  * decimal and hex references. Unknown names are left as written; invalid code points become U+FFFD.
  */
 export function decodeEntities(text: string): string {
-  if (!text.includes('&')) return text;
-  return text.replace(ENTITY_RE, (whole, dec: string | undefined, hex: string | undefined, name: string | undefined) => {
-    if (dec !== undefined) return numericChar(Number.parseInt(dec, 10));
-    if (hex !== undefined) return numericChar(Number.parseInt(hex, 16));
-    return ENTITIES.get(name!) ?? whole;
-  });
+  let amp = text.indexOf('&');
+  if (amp < 0) return text;
+  // The references are found from each "&" with a sticky regex: a global replace with a callback costs
+  // more per reference, and there are several in most feed HTML.
+  let out = '';
+  let last = 0;
+  while (amp >= 0) {
+    ENTITY_RE.lastIndex = amp;
+    const m = ENTITY_RE.exec(text);
+    if (!m) {
+      amp = text.indexOf('&', amp + 1);
+      continue;
+    }
+    const [whole, dec, hex, name] = m;
+    const char =
+      dec !== undefined ? numericChar(Number.parseInt(dec, 10)) : hex !== undefined ? numericChar(Number.parseInt(hex, 16)) : (ENTITIES.get(name!) ?? whole);
+    out += text.slice(last, amp) + char;
+    last = ENTITY_RE.lastIndex;
+    amp = text.indexOf('&', last);
+  }
+  return out + text.slice(last);
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Whitespace
 
-/** Invisible characters that only get in the way of a chat message: zero-width, BOM, soft hyphen. */
-const INVISIBLE_RE = /[\u200B\u200C\u200D\u2060\uFEFF\u00AD]/g;
-/** Horizontal whitespace that needs rewriting: a run of two or more, or anything but a plain space. */
-const HSPACE_RE = /[ \t\f\v\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]{2,}|[\t\f\v\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/g;
-const ODD_NEWLINE_RE = /\r\n?|[\u2028\u2029\u0085]/g;
 /** One scan that tells whether `normalizeWhitespace` has anything to do (text from `htmlToText` rarely does). */
 const NEEDS_NORMALIZING_RE =
   /[\r\u2028\u2029\u0085\u200B\u200C\u200D\u2060\uFEFF\u00AD\t\f\v\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]| [ \n]|\n(?: |\n\n)/;
@@ -109,18 +119,60 @@ export function normalizeWhitespace(text: string): string {
   const last = text.charCodeAt(text.length - 1);
   // Already normalised: no odd characters or runs inside, nothing to trim (space, newline) at the ends.
   if (!NEEDS_NORMALIZING_RE.test(text) && text.charCodeAt(0) > 32 && last > 32) return text;
-  return text
-    .replace(ODD_NEWLINE_RE, '\n')
-    .replace(INVISIBLE_RE, '')
-    .replace(HSPACE_RE, ' ')
-    .replace(/ \n ?|\n /g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
+  return text.replace(WS_RUN_RE, normalizedRun).trim();
+}
+
+/**
+ * A run of whitespace and invisible characters that normalising may change: two or more of them, or one
+ * that is neither a plain space nor a newline. One pass over the text instead of one per rule.
+ */
+const WS_RUN_RE =
+  /[ \n\t\f\v\r\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000\u2028\u2029\u0085\u200B\u200C\u200D\u2060\uFEFF\u00AD]{2,}|[\t\f\v\r\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000\u2028\u2029\u0085\u200B\u200C\u200D\u2060\uFEFF\u00AD]/g;
+
+/**
+ * What a whole run becomes: nothing when it holds only invisible characters; else a blank line when it
+ * holds two or more line breaks (CR LF, CR, LF, U+2028, U+2029 and U+0085 each count one), a line break
+ * for one, a space for none. Spaces around line breaks go with them.
+ */
+function normalizedRun(run: string): string {
+  let breaks = 0;
+  let visible = false;
+  for (let i = 0; i < run.length; i++) {
+    const c = run.charCodeAt(i);
+    if (c === 0x0a || c === 0x2028 || c === 0x2029 || c === 0x85) {
+      breaks++;
+      visible = true;
+    } else if (c === 0x0d) {
+      breaks++;
+      visible = true;
+      if (run.charCodeAt(i + 1) === 0x0a) i++;
+    } else if (c !== 0x200b && c !== 0x200c && c !== 0x200d && c !== 0x2060 && c !== 0xfeff && c !== 0xad) {
+      visible = true;
+    }
+  }
+  if (!visible) return '';
+  return breaks >= 2 ? '\n\n' : breaks === 1 ? '\n' : ' ';
+}
+
+/**
+ * Runs `collapseWhitespace` rewrites: two or more of whitespace (`\s`, U+0085) and invisible characters
+ * together, or one that is not a plain space. A lone space is already what a run becomes, and leaving
+ * it alone spares rebuilding every string (most text has nothing else).
+ */
+const COLLAPSE_RE = /[\s\u0085\u200B\u200C\u200D\u2060\u00AD]{2,}|[^\S ]|[\u0085\u200B\u200C\u200D\u2060\u00AD]/g;
+
+/** A run becomes a space, or nothing when it is made of invisible characters only (they are removed). */
+function collapsedRun(run: string): string {
+  for (let i = 0; i < run.length; i++) {
+    const c = run.charCodeAt(i);
+    if (c !== 0x200b && c !== 0x200c && c !== 0x200d && c !== 0x2060 && c !== 0xfeff && c !== 0xad) return ' ';
+  }
+  return '';
 }
 
 /** Collapses every run of whitespace (newlines included) to one space and trims: for titles and leads. */
 export function collapseWhitespace(text: string): string {
-  return text.replace(INVISIBLE_RE, '').replace(/[\s\u00A0\u2000-\u200A\u202F\u205F\u3000\u2028\u2029\u0085]+/g, ' ').trim();
+  return text.replace(COLLAPSE_RE, collapsedRun).trim();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -134,6 +186,7 @@ const COMMENT_RE = /<!--[\s\S]*?(?:-->|$)/g;
 const CDATA_RE = /<!\[CDATA\[([\s\S]*?)\]\]>/g;
 /** A tag with quoted attributes (which may hold `>`), or a declaration / processing instruction. */
 const TAG_RE = /<(\/?)([A-Za-z][A-Za-z0-9:-]*)(?:[^>"']|"[^"]*"|'[^']*')*>|<[!?][^>]*>/g;
+const TAG_AT_RE = new RegExp(TAG_RE.source, 'y');
 
 /** HTML's own whitespace that needs rewriting: runs, and any newline or tab (single spaces stay as they are). */
 const HTML_SPACE_RE = /[ \t\n\r\f]{2,}|[\t\n\r\f]/g;
@@ -177,21 +230,47 @@ export function htmlToText(html: string, options: HtmlToTextOptions = {}): strin
     if (!ESCAPED_MARKUP_RE.test(s)) return normalizeWhitespace(decodeEntities(s));
     s = decodeEntities(s);
   }
-  s = s.replace(CDATA_RE, '$1').replace(COMMENT_RE, ' ');
+  // Both start with "<!": most feed HTML has neither, and the test costs less than two scans.
+  if (s.includes('<!')) s = s.replace(CDATA_RE, '$1').replace(COMMENT_RE, ' ');
   // Source whitespace is not layout: collapse it first, then the tags below decide the breaks.
   s = s.replace(HTML_SPACE_RE, ' ');
   s = s.replace(DROP_RE, ' ');
   if (!options.keepFigcaptions) s = s.replace(FIGCAPTION_RE, '\n');
-  s = s.replace(TAG_RE, (_whole, slash: string | undefined, rawName: string | undefined) => {
-    if (rawName === undefined) return ''; // <!DOCTYPE>, <?xml?>
-    const name = rawName.toLowerCase();
-    if (BLOCK_TAGS.has(name)) return '\n\n';
-    // A line starts with each item; the closing tag adds nothing (</li><li> is one break, not two).
-    if (LINE_TAGS.has(name)) return slash && name !== 'br' ? '' : '\n';
-    if (CELL_TAGS.has(name)) return ' ';
-    return '';
-  });
-  return normalizeWhitespace(decodeEntities(s));
+  return normalizeWhitespace(decodeEntities(replaceTags(s)));
+}
+
+/** What a tag leaves in the text: a blank line for blocks, a line break for lines, a space between cells. */
+function tagBreak(slash: string | undefined, rawName: string | undefined): string {
+  if (rawName === undefined) return ''; // <!DOCTYPE>, <?xml?>
+  const name = rawName.toLowerCase();
+  if (BLOCK_TAGS.has(name)) return '\n\n';
+  // A line starts with each item; the closing tag adds nothing (</li><li> is one break, not two).
+  if (LINE_TAGS.has(name)) return slash && name !== 'br' ? '' : '\n';
+  if (CELL_TAGS.has(name)) return ' ';
+  return '';
+}
+
+/**
+ * Every tag (TAG_RE) replaced by its `tagBreak`. Tags are found from each "<" with a sticky regex, as
+ * a global replace would find them, without its per-match callback.
+ */
+function replaceTags(s: string): string {
+  let lt = s.indexOf('<');
+  if (lt < 0) return s;
+  let out = '';
+  let last = 0;
+  while (lt >= 0) {
+    TAG_AT_RE.lastIndex = lt;
+    const m = TAG_AT_RE.exec(s);
+    if (!m) {
+      lt = s.indexOf('<', lt + 1);
+      continue;
+    }
+    out += s.slice(last, lt) + tagBreak(m[1], m[2]);
+    last = TAG_AT_RE.lastIndex;
+    lt = s.indexOf('<', last);
+  }
+  return out + s.slice(last);
 }
 
 /**

@@ -112,18 +112,31 @@ interface DateFormatters {
 }
 
 const DEFAULT_TEMPLATE = 'article';
-const WS_RE = /\s+/g;
+/** Hashtags remembered per locale; sections are few, so the memo is emptied if it ever grows past this. */
+const MAX_CACHED_HASHTAGS = 512;
+/**
+ * Whitespace runs that are not already a single space. Rewriting only these gives what rewriting every
+ * run gives, without rebuilding strings that have nothing to change (most titles and leads).
+ */
+const WS_RE = /\s{2,}|[^\S ]/g;
+const HSPACE_RE = /[ \t]{2,}|\t/g;
 
 function oneLine(value: unknown): string {
   return plainText(value).replace(WS_RE, ' ').trim();
 }
 
 function tidyLead(value: string): string {
-  return plainText(value)
-    .replace(/[ \t]+/g, ' ')
-    .replace(/ ?\n ?/g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
-    .trim();
+  let s = plainText(value).replace(HSPACE_RE, ' ');
+  if (s.includes('\n')) s = s.replace(/ ?\n ?/g, '\n').replace(/\n{3,}/g, '\n\n');
+  return s.trim();
+}
+
+/**
+ * Turns a lazily computed property of `target` into a plain data property holding `value`: what a
+ * template that assigns to one of the view's lazy fields gets, as it would with an ordinary object.
+ */
+function settle(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 const orNull = (s: string | null): string | null => {
@@ -162,13 +175,21 @@ export function createRenderer(opts: RendererOptions): Renderer {
     let c = contexts.get(locale);
     if (!c) {
       const t = locales.get(locale);
+      const hashtags = new Map<string, string>();
       c = {
         t,
         locale,
         hashtag(text) {
-          const words = plainText(text).normalize('NFC').split(/[^\p{L}\p{M}\p{N}_]+/u).filter(Boolean);
-          if (words.length === 0) return '';
-          return `#${words.map((w) => w.charAt(0).toLocaleUpperCase(locale) + w.slice(1)).join('')}`;
+          // Sections repeat from article to article: each name is turned into a hashtag once.
+          const key = plainText(text);
+          let tag = hashtags.get(key);
+          if (tag === undefined) {
+            const words = key.normalize('NFC').split(/[^\p{L}\p{M}\p{N}_]+/u).filter(Boolean);
+            tag = words.length === 0 ? '' : `#${words.map((w) => w.charAt(0).toLocaleUpperCase(locale) + w.slice(1)).join('')}`;
+            if (hashtags.size >= MAX_CACHED_HASHTAGS) hashtags.clear();
+            hashtags.set(key, tag);
+          }
+          return tag;
         },
         upper: (text) => plainText(text).toLocaleUpperCase(locale),
         lower: (text) => plainText(text).toLocaleLowerCase(locale),
@@ -180,17 +201,35 @@ export function createRenderer(opts: RendererOptions): Renderer {
     return c;
   }
 
+  /**
+   * The article as templates see it. The fields the default templates never read (the body, the
+   * formatted dates) are computed on first read, once: an Intl date format and a pass over the whole
+   * body cost more than the rest of a render.
+   */
   function view(article: Article, locale: string): ArticleView {
     contextFor(locale); // checks the locale (and loads its strings) before Intl sees it
     const f = formattersFor(locale);
     const pub = validDate(article.publishedAt) ? article.publishedAt : null;
     const upd = validDate(article.updatedAt) ? article.updatedAt : null;
+    const rawBody = article.body;
+    let body: string | undefined;
+    let publishedAt: string | null | undefined;
+    let publishedDate: string | null | undefined;
+    let publishedTime: string | null | undefined;
+    let updatedAt: string | null | undefined;
+    let publishedAtIso: string | null | undefined;
+    let updatedAtIso: string | null | undefined;
     return {
       id: article.id,
       url: article.url.trim(),
       title: oneLine(article.title),
       lead: tidyLead(article.lead),
-      body: plainText(article.body),
+      get body() {
+        return (body ??= plainText(rawBody));
+      },
+      set body(v) {
+        settle(this, 'body', v);
+      },
       section: orNull(article.section),
       tags: article.tags.map(oneLine).filter(Boolean),
       imageUrl: article.imageUrl?.trim() || null,
@@ -198,12 +237,42 @@ export function createRenderer(opts: RendererOptions): Renderer {
       imageCredit: orNull(article.imageCredit),
       author: orNull(article.author),
       feedUrl: article.feedUrl,
-      publishedAt: pub ? f.dateTime.format(pub) : null,
-      publishedDate: pub ? f.date.format(pub) : null,
-      publishedTime: pub ? f.time.format(pub) : null,
-      publishedAtIso: pub ? pub.toISOString() : null,
-      updatedAt: upd ? f.dateTime.format(upd) : null,
-      updatedAtIso: upd ? upd.toISOString() : null,
+      get publishedAt() {
+        return publishedAt === undefined ? (publishedAt = pub ? f.dateTime.format(pub) : null) : publishedAt;
+      },
+      set publishedAt(v) {
+        settle(this, 'publishedAt', v);
+      },
+      get publishedDate() {
+        return publishedDate === undefined ? (publishedDate = pub ? f.date.format(pub) : null) : publishedDate;
+      },
+      set publishedDate(v) {
+        settle(this, 'publishedDate', v);
+      },
+      get publishedTime() {
+        return publishedTime === undefined ? (publishedTime = pub ? f.time.format(pub) : null) : publishedTime;
+      },
+      set publishedTime(v) {
+        settle(this, 'publishedTime', v);
+      },
+      get publishedAtIso() {
+        return publishedAtIso === undefined ? (publishedAtIso = pub ? pub.toISOString() : null) : publishedAtIso;
+      },
+      set publishedAtIso(v) {
+        settle(this, 'publishedAtIso', v);
+      },
+      get updatedAt() {
+        return updatedAt === undefined ? (updatedAt = upd ? f.dateTime.format(upd) : null) : updatedAt;
+      },
+      set updatedAt(v) {
+        settle(this, 'updatedAt', v);
+      },
+      get updatedAtIso() {
+        return updatedAtIso === undefined ? (updatedAtIso = upd ? upd.toISOString() : null) : updatedAtIso;
+      },
+      set updatedAtIso(v) {
+        settle(this, 'updatedAtIso', v);
+      },
     };
   }
 
@@ -232,7 +301,20 @@ export function createRenderer(opts: RendererOptions): Renderer {
   }
 
   function renderArticle(article: Article, platform: Platform, av: ArticleView, dest: DestinationView): OutboundMessage[] {
-    const data = { ...contextFor(dest.locale), platform, article: av, destination: dest };
+    const c = contextFor(dest.locale);
+    // Spelled out rather than spread: spreading the context costs more than the rest of this function.
+    const data = {
+      t: c.t,
+      locale: c.locale,
+      hashtag: c.hashtag,
+      upper: c.upper,
+      lower: c.lower,
+      format: c.format,
+      oneLine: c.oneLine,
+      platform,
+      article: av,
+      destination: dest,
+    } satisfies TemplateContext & { article: ArticleView; destination: DestinationView };
     const { text, length } = produce(platform, dest.template, data);
     if (platform === 'telegram') {
       const fit: FitOptions = { imageUrl: av.imageUrl, photo: dest.photo, previewUrl: (dest.photo && av.imageUrl) || av.url || null };

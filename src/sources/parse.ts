@@ -133,7 +133,8 @@ function checkRootClosed(body: string, baseUrl: string): void {
   }
   if (body[tagEnd - 1] === '/') return;
   // Some generators forget only the final </rss>: a document that ends right after </channel> is whole.
-  if (!body.includes(`</${root}`, tagEnd) && !/<\/channel>\s*$/.test(body)) {
+  // Looked for from the end, where it is: a feed is large and its root closes last.
+  if (body.lastIndexOf(`</${root}`) < tagEnd && !/<\/channel>\s*$/.test(body)) {
     throw new SourceError(
       `feed ${baseUrl} is not valid XML: it ends before </${root}> (the document is truncated or malformed)`,
       baseUrl,
@@ -217,7 +218,9 @@ function mapRssItem(item: RssFeed.Item<string>, feedBase: string): FeedItem {
     html(item.description ?? item.dc?.descriptions?.[0] ?? item.itunes?.summary ?? item.itunes?.subtitle, base) ??
     atomText(atom?.summary, base) ??
     mediaSummary(item.media, base);
-  const enclosures = [...rssEnclosures(item.enclosures, base), ...atomEnclosures(atom?.links, base)];
+  const rssList = rssEnclosures(item.enclosures, base);
+  const atomList = atomEnclosures(atom?.links, base);
+  const enclosures = atomList.length === 0 ? rssList : [...rssList, ...atomList];
   return {
     guid,
     guidIsPermalink: isPermalink,
@@ -225,17 +228,17 @@ function mapRssItem(item: RssFeed.Item<string>, feedBase: string): FeedItem {
     title: clean(item.title) ?? clean(item.dc?.titles?.[0]) ?? clean(atom?.title?.value),
     summaryHtml,
     contentHtml,
-    categories: unique([
-      ...(item.categories ?? []).map((c) => c.name),
-      ...(item.dc?.subjects ?? []),
-      ...atomCategories(atom?.categories),
-    ]),
-    authors: unique([
-      ...(item.authors ?? []).map(personName),
-      ...(item.dc?.creators ?? []),
-      ...(item.itunes?.author ? [item.itunes.author] : []),
-      ...(atom?.authors ?? []).map((a) => a.name ?? a.email),
-    ]),
+    categories: unique(
+      (item.categories ?? []).map((c) => c.name),
+      item.dc?.subjects,
+      atomCategories(atom?.categories),
+    ),
+    authors: unique(
+      (item.authors ?? []).map(personName),
+      item.dc?.creators,
+      item.itunes?.author ? [item.itunes.author] : undefined,
+      (atom?.authors ?? []).map((a) => a.name ?? a.email),
+    ),
     published:
       clean(item.pubDate) ??
       clean(item.dc?.dates?.[0]) ??
@@ -300,8 +303,8 @@ function mapAtomEntry(entry: AtomFeed.Entry<string>, feedBase: string, feedAutho
     title: clean(entry.title?.value) ?? clean(entry.dc?.titles?.[0]),
     summaryHtml,
     contentHtml,
-    categories: unique([...atomCategories(entry.categories), ...(entry.dc?.subjects ?? [])]),
-    authors: unique([...authors, ...(entry.dc?.creators ?? [])]),
+    categories: unique(atomCategories(entry.categories), entry.dc?.subjects),
+    authors: unique(authors, entry.dc?.creators),
     published:
       clean(entry.published) ??
       clean(entry.dc?.dates?.[0]) ??
@@ -466,21 +469,10 @@ interface ImageSources {
 function pickImage(s: ImageSources): Image | null {
   const m = s.media;
   const itemCredit = firstCredit(m?.credits);
-  const fromContents = (contents: MediaNs.Content[] | undefined, group?: MediaNs.Group): Image | null => {
-    const images = (contents ?? []).filter(isImageContent);
-    const best = images.find((c) => c.isDefault) ?? widest(images);
-    const url = best && resolveUrl(best.url, s.base);
-    if (!best || !url) return null;
-    return {
-      url,
-      caption: clean(best.description?.value) ?? clean(best.title?.value) ?? clean(group?.description?.value) ?? null,
-      credit: firstCredit(best.credits) ?? firstCredit(group?.credits) ?? itemCredit,
-    };
-  };
-  const direct = fromContents(m?.contents);
+  const direct = imageFromContents(m?.contents, undefined, s.base, itemCredit);
   if (direct) return direct;
   for (const g of m?.groups ?? []) {
-    const found = fromContents(g.contents, g);
+    const found = imageFromContents(g.contents, g, s.base, itemCredit);
     if (found) return found;
   }
   const thumbs = [
@@ -503,6 +495,24 @@ function pickImage(s: ImageSources): Image | null {
     if (img) return { url: img, caption: null, credit: null };
   }
   return null;
+}
+
+/** The default image of media:content elements (else the widest), with its caption and credit. */
+function imageFromContents(
+  contents: MediaNs.Content[] | undefined,
+  group: MediaNs.Group | undefined,
+  base: string,
+  itemCredit: string | null,
+): Image | null {
+  const images = (contents ?? []).filter(isImageContent);
+  const best = images.find((c) => c.isDefault) ?? widest(images);
+  const url = best && resolveUrl(best.url, base);
+  if (!best || !url) return null;
+  return {
+    url,
+    caption: clean(best.description?.value) ?? clean(best.title?.value) ?? clean(group?.description?.value) ?? null,
+    credit: firstCredit(best.credits) ?? firstCredit(group?.credits) ?? itemCredit,
+  };
 }
 
 const IMAGE_EXT = /\.(jpe?g|png|gif|webp|avif)(?:[?#]|$)/i;
@@ -566,14 +576,17 @@ function positive(n: unknown): number | null {
   return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : null;
 }
 
-function unique(values: (string | undefined | null)[]): string[] {
+/** The cleaned, non-blank values of the lists, in order, each once. */
+function unique(...lists: (readonly (string | undefined | null)[] | undefined)[]): string[] {
   const out: string[] = [];
   const seen = new Set<string>();
-  for (const v of values) {
-    const t = clean(v);
-    if (t && !seen.has(t)) {
-      seen.add(t);
-      out.push(t);
+  for (const values of lists) {
+    for (const v of values ?? []) {
+      const t = clean(v);
+      if (t && !seen.has(t)) {
+        seen.add(t);
+        out.push(t);
+      }
     }
   }
   return out;
@@ -588,6 +601,7 @@ function resolveUrl(value: string | undefined | null, base: string): string | nu
   const v = clean(value);
   if (!v) return null;
   if (ABSOLUTE.test(v)) {
+    if (isSerializedUrl(v)) return v;
     try {
       return new URL(v).href;
     } catch {
@@ -603,6 +617,22 @@ function resolveUrl(value: string | undefined | null, base: string): string | nu
 }
 
 const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
+
+/**
+ * An absolute http(s) address already written as the URL parser writes it: lowercase ASCII host
+ * without port, a path, and only characters the parser leaves as they are in the path, query and
+ * fragment. Most feed links are; for them `new URL(v).href` is `v`, and the parse is skipped.
+ */
+const SERIALIZED_URL_RE =
+  /^https?:\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)+)\/[\w\-.~!$&'()*+,;=:@/%]*(?:\?[\w\-.~!$&()*+,;=:@/?%]*)?(?:#[\w\-.~!$&'()*+,;=:@/?%]*)?$/;
+/** Hosts the parser rewrites or checks: a last label it reads as a number (IPv4), an IDNA label. */
+const PARSED_HOST_RE = /(?:^|\.)(?:\d+|0x[0-9a-f]*)$|(?:^|\.)xn--/;
+
+function isSerializedUrl(v: string): boolean {
+  const m = SERIALIZED_URL_RE.exec(v);
+  // Dot segments ("/./", "/../", also written %2e) are resolved by the parser.
+  return m !== null && !PARSED_HOST_RE.test(m[1]!) && !v.includes('/.') && !/%2e/i.test(v);
+}
 
 /** `url` when it is http(s), else null: a file:// or unresolvable base is a poor base for a site's links. */
 function httpOnly(url: string | null): string | null {
