@@ -68,31 +68,30 @@ function whole(): number {
 }
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+// Speed: steady state, the two paths interleaved round by round so machine noise hits both alike.
 for (let i = 0; i < 3; i++) {
-  // Collected here too: garbage left by warm-up rounds would otherwise be in the RSS of every round after.
-  gc();
   bare();
-  gc();
   whole();
 }
 const bareTimes: number[] = [];
 const wholeTimes: number[] = [];
 const ratios: number[] = [];
-// The sampler's timer cannot fire while this loop runs (it never yields): RSS is also read after each
-// timed call, when the memory of that call is still held.
-let loopPeakRss = 0;
-const sampleRss = () => (loopPeakRss = Math.max(loopPeakRss, process.memoryUsage().rss));
 for (let i = 0; i < 15; i++) {
-  // Polls are minutes apart in production: collect between rounds so the peak is one poll's, not fifteen.
-  gc();
   const b = bare();
-  sampleRss();
-  gc();
   const w = whole();
-  sampleRss();
   bareTimes.push(b);
   wholeTimes.push(w);
   ratios.push(w / b);
+}
+
+// Memory: one poll's worth. Polls are minutes apart in production, so collect before each run; RSS is
+// read right after each call (the sampler's timer cannot fire inside this synchronous loop).
+let loopPeakRss = 0;
+for (let i = 0; i < 5; i++) {
+  gc();
+  whole();
+  loopPeakRss = Math.max(loopPeakRss, process.memoryUsage().rss);
 }
 rss.stop();
 console.log(

@@ -1,4 +1,15 @@
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * A sibling bench file and the node arguments to run it: the compiled `.js` when this runs from `dist/`
+ * (what `npm run bench` does, so figures are not inflated by the TypeScript loader), else the `.ts` via tsx.
+ */
+function script(name: string): string[] {
+  const compiled = import.meta.url.endsWith('.js');
+  const file = fileURLToPath(new URL(`./${name}.${compiled ? 'js' : 'ts'}`, import.meta.url));
+  return compiled ? [file] : ['--import', 'tsx', file];
+}
 import { createInterface } from 'node:readline';
 
 /** Samples this process's RSS every few milliseconds; `peak()` is the highest seen, in MB. */
@@ -20,7 +31,7 @@ export function median(xs: number[]): number {
 
 /** Starts the fake Bot API in a child process; returns its apiRoot, a stats query and a stop. */
 export async function fakeTelegramProcess(opts: { limits: boolean }) {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fake-telegram-process.ts', import.meta.url).pathname, ...(opts.limits ? [] : ['--no-limits'])], {
+  const child = spawn(process.execPath, [...script('fake-telegram-process'), ...(opts.limits ? [] : ['--no-limits'])], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
@@ -43,9 +54,10 @@ export async function fakeTelegramProcess(opts: { limits: boolean }) {
 }
 
 /** Runs a bench scenario file in a fresh process (clean memory figures) and returns its JSON result. */
-export function runScenario(file: string, args: string[] = []): Promise<Record<string, unknown>> {
+export function runScenario(name: string, args: string[] = []): Promise<Record<string, unknown>> {
+  const file = name;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', new URL(file, import.meta.url).pathname, ...args], {
+    const child = spawn(process.execPath, ['--expose-gc', ...script(name), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -21,7 +21,8 @@ import type { Reply } from './commands/types.js';
 import { createCommandRouter, type CommandRouter } from './commands/router.js';
 import { deactivateSubscriber, getPauseState, subscriberIdFor, subscribersForTopics } from './commands/repo.js';
 import { createAppServices, PushTracker } from './app-services.js';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from './paths.js';
 
 /**
  * The composition root: config → store → sources → pipeline → platforms → scheduler → http.
@@ -196,7 +197,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
       }
     },
   };
-  const bundledLocales = fileURLToPath(new URL('../templates/locales', import.meta.url));
+  const bundledLocales = join(packageRoot(), 'templates', 'locales');
   app.router = createCommandRouter({
     db: store.db,
     services: createAppServices(app, tracker, notifier),
