@@ -1,3 +1,4 @@
+import { foldTopic } from '../articles/fold.js';
 /**
  * Pure text helpers for the command router: cleaning what people type, folding topic names so that
  * `politica` finds `Política`, splitting `/cmd@bot args`, and choosing the reply language.
@@ -48,21 +49,8 @@ export function truncateEcho(text: string, max: number = ECHO_MAX): string {
   return chars.length <= max ? flat : `${chars.slice(0, Math.max(1, max - 1)).join('')}…`;
 }
 
-/**
- * The comparable form of a topic or command name: compatibility-decomposed, accents and other marks
- * removed, lower case, invisible characters dropped, runs of whitespace collapsed to one space.
- * `Política` → `politica`, `  Mundo   e  Ciência ` → `mundo e ciencia`. Routing uses the same function,
- * so a subscription stored as `politica` matches articles whose section is `Política`.
- */
-export function foldTopic(s: string): string {
-  return s
-    .replace(INVISIBLE, '')
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
-    .toLowerCase()
-    .replace(/\s+/g, ' ')
-    .trim();
-}
+/** Topic folding is shared with routing: see articles/fold.ts. */
+export { foldTopic };
 
 /** A command as typed: `/Assinar@manchete_bot  Política` → name `assinar`, mention `manchete_bot`, args. */
 export interface ParsedCommand {

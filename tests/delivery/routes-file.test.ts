@@ -32,3 +32,12 @@ describe('routes file', () => {
     expect(quietHoursEnd('01:00-03:00', now, 'America/Sao_Paulo')?.toISOString()).toBe('2026-11-26T06:00:00.000Z');
   });
 });
+
+describe('examples/routes.yaml', () => {
+  it('is a valid routes file', async () => {
+    const { loadRoutesFile } = await import('../../src/delivery/routes-file.js');
+    const r = loadRoutesFile(new URL('../../examples/routes.yaml', import.meta.url).pathname);
+    expect(r.destinations.length).toBeGreaterThan(3);
+    expect(r.feeds[0]!.intervalMs).toBe(300_000);
+  });
+});
