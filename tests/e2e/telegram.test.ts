@@ -26,7 +26,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(opts: { env?: Record<string, string>; limits?: Parameters<typeof startFakeTelegram>[0] extends infer O ? O extends { limits?: infer L } ? L : never : never } = {}) {
+async function setup(opts: { env?: Record<string, string>; beforeStart?: (fake: FakeTelegram) => void; limits?: Parameters<typeof startFakeTelegram>[0] extends infer O ? O extends { limits?: infer L } ? L : never : never } = {}) {
   const dir = tempDir();
   let stories: Story[] = [
     { id: 'a1', title: 'Primeira notícia antiga', section: 'Mundo', minute: 1 },
@@ -39,6 +39,7 @@ async function setup(opts: { env?: Record<string, string>; limits?: Parameters<t
   fake.addChat({ id: GROUP, type: 'supergroup', title: 'Redação', isForum: true, topics: [7], botIsAdmin: true });
   fake.addChat({ id: EDITOR, type: 'private', firstName: 'Editora', languageCode: 'pt-br' });
   fake.addChat({ id: READER, type: 'private', firstName: 'Leitor', languageCode: 'pt-br' });
+  opts.beforeStart?.(fake);
   const config = loadConfig({
     DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
     FEED_URLS: site.urlFor('/feed.xml'),
@@ -226,6 +227,20 @@ describe('Telegram end to end', () => {
     const metrics = await (await fetch(`${t.app.httpUrl}/metrics`)).text();
     expect(metrics).toContain('manchete_platform_up{platform="telegram",state="webhook"} 1');
   });
+
+  it('Telegram unreachable at start: sign-in is retried and the queued articles go out afterwards', async () => {
+    const t = await setup({ beforeStart: (fake) => fake.failNext('getMe', 1, { reset: true }) });
+    expect(t.printed.some((l) => l.startsWith('telegram: cannot sign in') && l.includes('trying again in 5 s')), t.printed.join('\n')).toBe(true);
+    expect(t.app.platforms[0]!.state()).toBe('unreachable');
+    t.setStories([...t.stories(), { id: 'r1', title: 'Enquanto o Telegram estava fora', section: 'Mundo', minute: 60 }]);
+    await t.app.pipeline.pollFeed(t.feedUrl);
+    expect((await t.app.outbox.counts()).pending).toBe(2);
+    await t.fake.waitFor(() => t.fake.sent.length === 2, 15_000, 'the posts after sign-in');
+    expect(t.printed).toContain('@canal: ok, can post');
+    await t.app.dispatcher.idle();
+    // Waiting for the sign-in spent no attempts: each delivery went out on its first.
+    expect((await t.app.store.db.selectFrom('deliveries').select('attempts').execute()).every((r) => r.attempts === 1)).toBe(true);
+  }, 25_000);
 
   it('never logs the bot token', async () => {
     const t = await setup();

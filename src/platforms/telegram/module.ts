@@ -16,8 +16,9 @@ import { createTelegramSender } from './sender.js';
  * and the bot that carries commands (long polling, or a webhook on the app's HTTP server).
  */
 export function createTelegramModule(config: Config, logger: Logger, routeDestinations: RouteDestination[]): PlatformModule {
-  const token = config.telegram.token;
-  if (!token) throw new Error('createTelegramModule needs TELEGRAM_BOT_TOKEN');
+  const configured = config.telegram.token;
+  if (!configured) throw new Error('createTelegramModule needs TELEGRAM_BOT_TOKEN');
+  const token: string = configured;
   const log = logger.child({ platform: 'telegram' });
   const telegraf = new Telegraf(token, { telegram: { apiRoot: config.telegram.apiRoot } });
   const sender = createTelegramSender({ telegram: telegraf, logger: log, token });
@@ -36,39 +37,56 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
   let state = 'stopped';
   const webhookSecret = config.telegram.webhookSecret ?? randomBytes(24).toString('base64url');
 
-  return {
-    platform: 'telegram',
-    sender,
-    pacer,
-    destinations,
-    state: () => state,
-    httpHandlers: [(req, res) => (bot ? bot.webhookHandler(req, res) : Promise.resolve(false))],
-    async start(app: App) {
-      state = 'connecting';
-      try {
-        const me = await sender.me();
-        log.info({ event: 'telegram.me', username: me.username }, `Telegram: signed in as @${me.username}`);
-      } catch (err) {
-        state = 'error';
-        const e = classifyTelegramError(err, { token, method: 'getMe' });
-        app.print(`telegram: cannot sign in (${e.message}); check TELEGRAM_BOT_TOKEN and TELEGRAM_API_ROOT. Deliveries wait in the outbox.`);
-        log.error({ event: 'telegram.signin_failed', reason: e.message }, 'Telegram sign-in failed');
+  let retryTimer: NodeJS.Timeout | null = null;
+  let attempts = 0;
+  let stopped = false;
+
+  /**
+   * Signs in, checks the destinations and starts receiving commands. When Telegram cannot be reached it
+   * tries again by itself (5 s, doubling, at most 5 min apart); meanwhile the sender reports not ready, so
+   * deliveries wait in the outbox instead of spending their attempts. A refused token (401) is not retried.
+   */
+  async function connect(app: App): Promise<void> {
+    retryTimer = null;
+    if (stopped) return;
+    state = 'connecting';
+    try {
+      const me = await sender.me();
+      log.info({ event: 'telegram.me', username: me.username }, `Telegram: signed in as @${me.username}`);
+    } catch (err) {
+      const e = classifyTelegramError(err, { token, method: 'getMe' });
+      if (e.details.code === 401 || e.details.code === 'unauthorized') {
+        state = 'unauthorized';
+        app.print(`telegram: Telegram refused the token (${e.message}); set a valid TELEGRAM_BOT_TOKEN from @BotFather and restart. Deliveries wait in the outbox.`);
+        log.error({ event: 'telegram.unauthorized', reason: e.message }, 'Telegram refused the bot token');
         return;
       }
-      for (const d of destinations) {
-        const c = await sender.check(d);
-        app.print(`${d.chatId}${d.threadId ? `:${d.threadId}` : ''}: ${c.message}`);
-        if (c.title || c.kind) await app.destinations.describe(d.id, { title: c.title ?? null, kind: c.kind ?? null });
-        if (c.gone) await app.destinations.markDead(d.id, c.message);
-      }
-      bot = createTelegramBot({
-        token,
-        apiRoot: config.telegram.apiRoot,
-        logger: log,
-        telegraf,
-        onMessage: (m) => app.router.handleMessage(m),
-        onAction: (a) => app.router.handleAction(a),
-      });
+      state = 'unreachable';
+      const wait = Math.min(300_000, 5_000 * 2 ** Math.min(attempts++, 6));
+      app.print(`telegram: cannot sign in (${e.message}); trying again in ${Math.round(wait / 1000)} s. Deliveries wait in the outbox.`);
+      log.error({ event: 'telegram.signin_failed', reason: e.message, retryInMs: wait }, 'Telegram sign-in failed');
+      retryTimer = setTimeout(() => void connect(app), wait);
+      retryTimer.unref();
+      return;
+    }
+    attempts = 0;
+    for (const d of destinations) {
+      const c = await sender.check(d);
+      app.print(`${d.chatId}${d.threadId ? `:${d.threadId}` : ''}: ${c.message}`);
+      if (c.title || c.kind) await app.destinations.describe(d.id, { title: c.title ?? null, kind: c.kind ?? null });
+      if (c.gone) await app.destinations.markDead(d.id, c.message);
+    }
+    state = 'ready';
+    app.dispatcher.wake();
+    bot = createTelegramBot({
+      token,
+      apiRoot: config.telegram.apiRoot,
+      logger: log,
+      telegraf,
+      onMessage: (m) => app.router.handleMessage(m),
+      onAction: (a) => app.router.handleAction(a),
+    });
+    try {
       if (config.telegram.webhookUrl) {
         await bot.start({ mode: 'webhook', url: config.telegram.webhookUrl, secret: webhookSecret });
         state = 'webhook';
@@ -76,13 +94,31 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
         await bot.start({ mode: 'polling' });
         state = 'polling';
       }
-      try {
-        await bot.setCommands({ 'pt-BR': app.router.menu('pt-BR'), en: app.router.menu('en') });
-      } catch (err) {
-        log.warn({ event: 'telegram.commands_failed', reason: (err as Error).message }, 'could not set the command menu');
-      }
+      await bot.setCommands({ 'pt-BR': app.router.menu('pt-BR'), en: app.router.menu('en') });
+    } catch (err) {
+      log.warn({ event: 'telegram.commands_failed', reason: (err as Error).message }, `commands are off until the next start: ${(err as Error).message}`);
+    }
+  }
+
+  return {
+    platform: 'telegram',
+    sender: {
+      platform: 'telegram',
+      send: (dest, msg) => sender.send(dest, msg),
+      edit: (dest, id, msg) => sender.edit(dest, id, msg),
+      check: (dest) => sender.check(dest),
+      ready: () => !['connecting', 'unreachable', 'unauthorized', 'stopped'].includes(state),
+    },
+    pacer,
+    destinations,
+    state: () => state,
+    httpHandlers: [(req, res) => (bot ? bot.webhookHandler(req, res) : Promise.resolve(false))],
+    async start(app: App) {
+      await connect(app);
     },
     async stop() {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
       await bot?.stop(config.shutdownGraceMs);
       state = 'stopped';
     },
