@@ -149,6 +149,8 @@ describe('manchete doctor, push and feeds', () => {
       expect(feeds.code).toBe(0);
     } finally {
       await fake.close();
+      const { rmSync } = await import('node:fs');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
