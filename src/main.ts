@@ -103,8 +103,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   for (const p of platforms) {
     for (const d of p.destinations) {
       await destinations.upsert(d);
-      const fromRoutes = routes.destinations.find((r) => r.platform === d.platform && r.chat === d.chatId);
-      targets.push({ destinationId: d.id, feeds: fromRoutes?.feeds ?? null });
+      targets.push({ destinationId: d.id, feeds: d.options.feeds ?? null });
     }
   }
 

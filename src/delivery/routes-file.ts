@@ -53,8 +53,7 @@ export interface RouteFeed {
 export interface RouteDestination {
   platform: 'telegram' | 'whatsapp';
   chat: string;
-  /** Feed URLs this destination takes; null for all. */
-  feeds: string[] | null;
+  /** Everything else the entry sets, including the feeds and sections it takes. */
   options: DestinationOptions;
 }
 
@@ -107,8 +106,8 @@ export function parseRoutes(text: string, name = 'routes file'): RoutesFile {
     destinations: (f.destinations ?? []).map((d) => ({
       platform: d.platform,
       chat: d.chat,
-      feeds: d.feeds ?? null,
       options: {
+        ...(d.feeds ? { feeds: d.feeds } : {}),
         ...(d.sections ? { sections: d.sections } : {}),
         ...(d.template ? { template: d.template } : {}),
         ...(d.locale ? { locale: d.locale } : {}),

@@ -16,6 +16,8 @@ export interface DestinationOptions extends RenderOptions {
   quietHours?: string;
   /** Sections this destination takes; empty or absent means all. Folded for comparison. */
   sections?: string[];
+  /** Feed URLs this destination takes; absent means all. */
+  feeds?: string[];
 }
 
 /** One chat that receives posts. `id` is `<platform>:<chatId>[:<threadId>]`. */

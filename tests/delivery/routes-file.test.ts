@@ -12,7 +12,6 @@ describe('routes file', () => {
     expect(r.destinations[0]).toEqual({
       platform: 'telegram',
       chat: '@mundo',
-      feeds: null,
       options: { sections: ['Mundo'], silent: true, quietHours: '23:00-07:00' },
     });
   });

@@ -1,10 +1,10 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startApp, type App } from '../../src/main.js';
 import { createPlatformModules } from '../../src/platforms/index.js';
-import { EMPTY_ROUTES } from '../../src/delivery/routes-file.js';
+import { EMPTY_ROUTES, loadRoutesFile } from '../../src/delivery/routes-file.js';
 import { startFakeTelegram, type FakeTelegram } from '../fakes/telegram-api.js';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.js';
 import { memoryLogger, TOKEN } from '../platforms/telegram/helpers.js';
@@ -26,7 +26,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(opts: { env?: Record<string, string>; beforeStart?: (fake: FakeTelegram) => void; limits?: Parameters<typeof startFakeTelegram>[0] extends infer O ? O extends { limits?: infer L } ? L : never : never } = {}) {
+async function setup(opts: { env?: Record<string, string>; routes?: (origin: string) => string; beforeStart?: (fake: FakeTelegram) => void; limits?: Parameters<typeof startFakeTelegram>[0] extends infer O ? O extends { limits?: infer L } ? L : never : never } = {}) {
   const dir = tempDir();
   let stories: Story[] = [
     { id: 'a1', title: 'Primeira notícia antiga', section: 'Mundo', minute: 1 },
@@ -34,13 +34,22 @@ async function setup(opts: { env?: Record<string, string>; beforeStart?: (fake: 
   ];
   const site: FeedServer = await startFeedServer({});
   site.route('/feed.xml', () => ({ body: rss(site.origin, stories), contentType: 'application/rss+xml; charset=utf-8' }));
+  // A second feed, for routing tests.
+  let others: Story[] = [{ id: 'o1', title: 'Do outro feed', section: 'Cultura', minute: 1 }];
+  site.route('/outro.xml', () => ({ body: rss(site.origin, others), contentType: 'application/rss+xml; charset=utf-8' }));
   const fake: FakeTelegram = await startFakeTelegram({ token: TOKEN, bot: { username: 'manchete_bot' }, ...(opts.limits !== undefined ? { limits: opts.limits } : {}) });
   fake.addChat({ id: CHANNEL, type: 'channel', username: 'canal', title: 'Canal', botIsAdmin: true, canPost: true });
   fake.addChat({ id: GROUP, type: 'supergroup', title: 'Redação', isForum: true, topics: [7], botIsAdmin: true });
   fake.addChat({ id: EDITOR, type: 'private', firstName: 'Editora', languageCode: 'pt-br' });
   fake.addChat({ id: READER, type: 'private', firstName: 'Leitor', languageCode: 'pt-br' });
   opts.beforeStart?.(fake);
+  let routesFile: string | undefined;
+  if (opts.routes) {
+    routesFile = join(dir, 'routes.yaml');
+    writeFileSync(routesFile, opts.routes(site.origin));
+  }
   const config = loadConfig({
+    ...(routesFile ? { ROUTES_FILE: routesFile } : {}),
     DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
     FEED_URLS: site.urlFor('/feed.xml'),
     TELEGRAM_BOT_TOKEN: TOKEN,
@@ -54,8 +63,9 @@ async function setup(opts: { env?: Record<string, string>; beforeStart?: (fake: 
   });
   const mem = memoryLogger();
   const printed: string[] = [];
-  const platforms = await createPlatformModules(config, mem.logger, EMPTY_ROUTES);
-  const app: App = await startApp({ config, logger: mem.logger, platforms, print: (l) => printed.push(l) });
+  const routes = config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES;
+  const platforms = await createPlatformModules(config, mem.logger, routes);
+  const app: App = await startApp({ config, logger: mem.logger, platforms, routes, print: (l) => printed.push(l) });
   cleanup.push(async () => {
     await app.stop();
     await fake.close();
@@ -72,6 +82,7 @@ async function setup(opts: { env?: Record<string, string>; beforeStart?: (fake: 
     printed,
     feedUrl,
     setStories: (s: Story[]) => (stories = s),
+    setOthers: (s: Story[]) => (others = s),
     stories: () => stories,
   };
 }
@@ -103,6 +114,44 @@ describe('Telegram end to end', () => {
     await t.app.pipeline.pollFeed(t.feedUrl);
     await t.app.dispatcher.idle();
     expect(t.fake.sent).toHaveLength(4);
+  });
+
+  it('routes file: a destination takes only its sections, another only its feeds, with its own options', async () => {
+    const t = await setup({
+      env: { TELEGRAM_CHATS: '' },
+      routes: (origin) => `feeds:
+  - url: ${origin}/outro.xml
+destinations:
+  - platform: telegram
+    chat: "@canal"
+    sections: [Mundo]
+    silent: true
+  - platform: telegram
+    chat: "${GROUP}:7"
+    feeds: [${origin}/outro.xml]
+    linkPreview: false
+`,
+    });
+    // The scheduler's first poll records the other feed's backlog too.
+    await until(async () => (await t.app.feeds.get(t.site.urlFor('/outro.xml')))?.primed_at != null, 10_000, 'the other feed primed');
+    t.setStories([
+      ...t.stories(),
+      { id: 'm1', title: 'Notícia do Mundo', section: 'Mundo', minute: 70 },
+      { id: 'e1', title: 'Notícia de Economia', section: 'Economia', minute: 71 },
+    ]);
+    t.setOthers([
+      { id: 'o1', title: 'Do outro feed', section: 'Cultura', minute: 1 },
+      { id: 'o2', title: 'Nova do outro feed', section: 'Mundo', minute: 2 },
+    ]);
+    await t.app.pipeline.pollFeed(t.feedUrl);
+    await t.app.pipeline.pollFeed(t.site.urlFor('/outro.xml'));
+    await t.app.dispatcher.idle();
+    const channel = t.fake.sentTo(CHANNEL);
+    expect(channel.map((m) => /Notícia do Mundo|Nova do outro feed|Notícia de Economia/.exec(m.plain)?.[0])).toEqual(['Notícia do Mundo', 'Nova do outro feed']);
+    expect(channel.every((m) => m.disable_notification === true)).toBe(true);
+    const group = t.fake.sentTo(GROUP);
+    expect(group.map((m) => /Nova do outro feed|Notícia/.exec(m.plain)?.[0])).toEqual(['Nova do outro feed']);
+    expect(group[0]!.link_preview_options).toMatchObject({ is_disabled: true });
   });
 
   it('edits the sent messages when the feed changes a title', async () => {
