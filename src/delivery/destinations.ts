@@ -31,14 +31,15 @@ export class DestinationRegistry {
     const now = this.clock().toISOString();
     const existing = await this.get(dest.id);
     const status = existing && !revive ? existing.status : 'active';
+    // A chat that moved (Telegram group → supergroup) keeps its new id: the configured one no longer exists.
+    const moved = existing?.statusReason?.startsWith('migrated') ? existing : null;
     const row = {
       id: dest.id,
       platform: dest.platform,
-      // A migrated chat keeps its new id: the configured one no longer exists on the platform.
-      chat_id: existing?.chatId && existing.chatId !== dest.chatId && existing.statusReason?.startsWith('migrated') ? existing.chatId : dest.chatId,
+      chat_id: moved ? moved.chatId : dest.chatId,
       thread_id: dest.threadId,
       status,
-      status_reason: status === 'active' ? (existing?.statusReason?.startsWith('migrated') ? existing.statusReason : null) : existing?.statusReason ?? null,
+      status_reason: moved ? moved.statusReason : status === 'dead' ? (existing?.statusReason ?? null) : null,
       options: JSON.stringify(dest.options ?? {}),
       kind: existing?.kind ?? null,
       title: existing?.title ?? null,
