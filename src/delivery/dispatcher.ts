@@ -177,13 +177,22 @@ export class Dispatcher {
     if (this.queueDirty || this.queue.length < this.opts.windowSize / 4 || nowMs - this.queueReadAt > 5_000) {
       this.queueDirty = false;
       this.queueReadAt = nowMs;
-      this.queue = (await outbox.window(this.opts.windowSize + this.inFlight.size)).filter((r) => !this.inFlight.has(r.id));
+      const size = this.opts.windowSize + this.inFlight.size;
+      let rows = await outbox.window(size);
+      // A full window held by few chats (one platform down, one channel at its limit) would hide every
+      // other chat's posts behind it: then read each chat's first rows instead.
+      if (rows.length >= size && new Set(rows.map((r) => r.destination_id)).size < size / 4) {
+        const seen = new Set(rows.map((r) => r.id));
+        rows = [...rows, ...(await outbox.heads(size)).filter((r) => !seen.has(r.id))].sort((a, b) => b.priority - a.priority || a.id - b.id);
+      }
+      this.queue = rows.filter((r) => !this.inFlight.has(r.id));
     }
     const rows = this.queue;
     if (rows.length === 0) return 1_000;
     const paused = this.opts.isPaused ? await this.opts.isPaused() : false;
     const now = this.opts.clock();
     const blockedChats = new Set<string>();
+    const taken = new Set<number>();
     let nextWake = 1_000;
     for (const row of rows) {
       if (!this.isRunning || this.inFlight.size >= concurrency) {
@@ -192,7 +201,7 @@ export class Dispatcher {
       }
       const dest = await this.opts.destinations.get(row.destination_id);
       if (!dest || dest.status === 'dead') {
-        this.queue = this.queue.filter((r) => r.id !== row.id);
+        taken.add(row.id);
         const full = await outbox.get(row.id);
         if (full?.status !== 'pending') continue;
         if (!dest) await this.settle(full, 'failed', `destination ${row.destination_id} is not configured any more`);
@@ -220,7 +229,7 @@ export class Dispatcher {
         nextWake = Math.min(nextWake, wait);
         continue;
       }
-      this.queue = this.queue.filter((r) => r.id !== row.id);
+      taken.add(row.id);
       if (!(await outbox.claim(row.id, this.opts.holder, this.opts.sendTimeoutMs * 4 + 60_000))) continue;
       const full = await outbox.get(row.id);
       if (!full) continue;
@@ -237,6 +246,7 @@ export class Dispatcher {
         });
       this.inFlight.set(row.id, p);
     }
+    if (taken.size) this.queue = this.queue.filter((r) => !taken.has(r.id));
     return nextWake;
   }
 

@@ -101,6 +101,24 @@ export class Outbox {
       .execute();
   }
 
+  /**
+   * The first few pending rows of every chat, in send order: what the dispatcher reads when the plain
+   * window is crowded by a few chats that cannot send now (a platform down, a channel at its per-minute
+   * limit), so that the other chats are not starved behind them.
+   */
+  async heads(limit: number, perChat = 5): Promise<QueueEntry[]> {
+    const res = await sql<QueueEntry>`
+      SELECT id, destination_id, priority, next_attempt_at FROM (
+        SELECT id, destination_id, priority, next_attempt_at,
+               ROW_NUMBER() OVER (PARTITION BY destination_id ORDER BY priority DESC, id ASC) AS rn
+        FROM deliveries WHERE status = 'pending'
+      ) AS ranked
+      WHERE rn <= ${perChat}
+      ORDER BY priority DESC, id ASC
+      LIMIT ${limit}`.execute(this.db);
+    return res.rows.map((r) => ({ ...r, id: Number(r.id), priority: Number(r.priority) }));
+  }
+
   /** Atomically takes a pending row for sending. False when another worker took it first. */
   async claim(id: number, holder: string, leaseMs: number): Promise<boolean> {
     const now = this.clock();

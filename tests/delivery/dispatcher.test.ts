@@ -59,7 +59,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function start(opts: { maxAttempts?: number; sendTimeoutMs?: number; pace?: boolean } = {}) {
+function start(opts: { maxAttempts?: number; sendTimeoutMs?: number; pace?: boolean; windowSize?: number } = {}) {
   const telegraf = new Telegraf(TOKEN, { telegram: { apiRoot: fake.apiRoot } });
   const sender = createTelegramSender({ telegram: telegraf, logger: mem.logger, token: TOKEN, timeoutMs: opts.sendTimeoutMs ?? 5_000 });
   const pacer = new Pacer(opts.pace ? telegramPolicy({ maxPerSecond: 30, chatGapMs: 1000, groupPerMinute: 20 }) : { globalGapMs: 0, globalJitterMs: 0, chatGapMs: 0, groupWindow: null, globalWindow: null });
@@ -71,6 +71,7 @@ function start(opts: { maxAttempts?: number; sendTimeoutMs?: number; pace?: bool
     maxAttempts: opts.maxAttempts ?? 4,
     backoffBaseMs: 20,
     sendTimeoutMs: opts.sendTimeoutMs ?? 5_000,
+    ...(opts.windowSize ? { windowSize: opts.windowSize } : {}),
   });
   return dispatcher.start();
 }
@@ -218,6 +219,17 @@ describe('Dispatcher with the real Telegram sender', () => {
     expect(fake.stats.tooMany).toBe(0);
     const times = fake.sentTo(CHANNEL).map((m) => m.time);
     for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(900);
+  });
+
+  it('a platform that cannot send (WhatsApp down) does not starve the other chats queued behind it', async () => {
+    const WA = 'whatsapp:120363000000000001@g.us';
+    await registry.upsert({ id: WA, platform: 'whatsapp', chatId: '120363000000000001@g.us', threadId: null, options: {} });
+    await outbox.enqueue(Array.from({ length: 60 }, (_, i) => ({ articleId: `w${i}`, destinationId: WA, kind: 'article' as const, priority: 0, payload: text(`wa ${i}`) })));
+    for (let i = 1; i <= 3; i++) await enqueue(CHANNEL, `telegram ${i}`);
+    await start({ windowSize: 20 });
+    await fake.waitFor(() => fake.sentTo(CHANNEL).length === 3, 10_000, 'the Telegram posts behind the WhatsApp backlog');
+    expect(fake.sentTo(CHANNEL).map((m) => m.plain)).toEqual(['telegram 1', 'telegram 2', 'telegram 3']);
+    expect((await outbox.counts()).pending).toBe(60);
   });
 
   it('after a crash, rows left "sending" are resumed and parts already sent are skipped', async () => {

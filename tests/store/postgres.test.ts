@@ -302,6 +302,9 @@ describe.skipIf(postgresUnavailable !== null)(
         expect(window.map((w) => w.id)).toEqual([i3, i1, i4, i0, i2]);
         expect(window[2]).toEqual({ id: i4, destination_id: 'telegram:@a', priority: 10, next_attempt_at: '2025-03-10T22:00:00.000Z' });
         expect((await outbox.window(2)).map((w) => w.id)).toEqual([i3, i1]);
+        // The first row of each chat (window function, same SQL as on SQLite).
+        expect((await outbox.heads(10, 1)).map((w) => w.id)).toEqual([i3, i1]);
+        expect((await outbox.heads(10, 2)).map((w) => w.id)).toEqual([i3, i1, i4, i2]);
         expect(await outbox.exists('x1', 'telegram:@a')).toBe(true);
         expect(await outbox.exists('x1', 'telegram:@b')).toBe(false);
         expect(JSON.parse((await outbox.get(i0))!.payload)).toEqual([{ kind: 'text', text: 'oi' }]);
