@@ -21,6 +21,7 @@ Commands:
   push <url> [destination...]   Queue an article page for the configured destinations ahead of everything else.
   whatsapp login [--phone 55…]  Pair the WhatsApp account: a QR code, or a pairing code with --phone.
   feeds                         List the feeds with their polling state.
+  requeue [--since 24h]         Send again the deliveries that failed (after an outage) in that time.
   doctor                        Check the configuration, the templates, the database and the destinations.
   help                          This text.
 
@@ -73,6 +74,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await cmdFeeds(io);
       case 'doctor':
         return await cmdDoctor(io);
+      case 'requeue':
+        return await cmdRequeue(args, io);
       case 'push':
         return await cmdPush(args, io);
       case 'whatsapp':
@@ -166,6 +169,25 @@ async function cmdFeeds(io: CliIo): Promise<number> {
           `  failures: ${f.failures}${f.last_error ? ` (${f.last_error})` : ''}${f.final_url ? `; moved to ${f.final_url}` : ''}`,
         ].join('\n'),
       );
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+async function cmdRequeue(args: string[], io: CliIo): Promise<number> {
+  const sinceArg = takeOption(args, '--since') ?? '24h';
+  if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+  const { parseDuration } = await import('./config.js');
+  const ms = parseDuration(sinceArg);
+  if (ms === null) throw new UsageError(`--since is a duration such as 2h or 30m, not "${sinceArg}"`);
+  const config = loadConfig(io.env);
+  const { openStore } = await import('./store/db.js');
+  const { Outbox } = await import('./delivery/outbox.js');
+  const store = await openStore(config.databaseUrl);
+  try {
+    const n = await new Outbox(store.db).requeueFailed(new Date(Date.now() - ms));
+    io.out(`${n} failed deliveries from the last ${sinceArg} are queued again; the running Manchete sends them within seconds`);
   } finally {
     await store.close();
   }

@@ -195,6 +195,23 @@ export class Outbox {
       .execute();
   }
 
+  /**
+   * Puts `failed` deliveries back in the queue with their attempts reset: after an outage that outlasted
+   * MAX_ATTEMPTS. Only rows that failed since `since` (by their last update); dead destinations stay dead.
+   * Returns how many were requeued.
+   */
+  async requeueFailed(since: Date): Promise<number> {
+    const now = this.clock().toISOString();
+    const res = await this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', attempts: 0, next_attempt_at: now, updated_at: now })
+      .where('status', '=', 'failed')
+      .where('updated_at', '>=', since.toISOString())
+      .where('destination_id', 'in', (eb) => eb.selectFrom('destinations').select('destinations.id').where('destinations.status', '=', 'active'))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
   /** Every pending row of a destination that is gone becomes dead, with the reason. Returns how many. */
   async killDestination(destinationId: string, reason: string): Promise<number> {
     const res = await this.db

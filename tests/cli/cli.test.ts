@@ -108,7 +108,7 @@ describe('manchete preview', () => {
 describe('manchete help', () => {
   it('lists every command', async () => {
     const r = await run(['help']);
-    for (const c of ['start', 'preview', 'push', 'whatsapp login', 'feeds', 'doctor']) expect(r.out[0]).toContain(c);
+    for (const c of ['start', 'preview', 'push', 'whatsapp login', 'feeds', 'requeue', 'doctor']) expect(r.out[0]).toContain(c);
     expect(readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')).toContain('manchete preview');
   });
 });
@@ -147,6 +147,27 @@ describe('manchete doctor, push and feeds', () => {
 
       const feeds = await run(['feeds'], env);
       expect(feeds.code).toBe(0);
+
+      // A delivery that failed during an outage is queued again by `requeue`; one of a dead destination is not.
+      const again = await openStore(env.DATABASE_URL);
+      await again.db.updateTable('deliveries').set({ status: 'failed', attempts: 8, updated_at: new Date().toISOString() }).execute();
+      const { DestinationRegistry } = await import('../../src/delivery/destinations.js');
+      const { Outbox } = await import('../../src/delivery/outbox.js');
+      const registry = new DestinationRegistry(again.db);
+      await registry.upsert({ id: 'telegram:@fechado', platform: 'telegram', chatId: '@fechado', threadId: null, options: {} });
+      await registry.markDead('telegram:@fechado', 'Forbidden: bot was kicked');
+      const [deadRow] = await new Outbox(again.db).enqueue([{ articleId: 'z', destinationId: 'telegram:@fechado', kind: 'article', priority: 0, payload: [] }]);
+      await again.db.updateTable('deliveries').set({ status: 'failed' }).where('id', '=', deadRow!).execute();
+      await again.close();
+      const requeued = await run(['requeue', '--since', '1h'], env);
+      expect(requeued.out[0]).toMatch(/^1 failed deliveries from the last 1h are queued again/);
+      const after = await openStore(env.DATABASE_URL);
+      expect(await after.db.selectFrom('deliveries').select(['status', 'attempts']).orderBy('id').execute()).toEqual([
+        { status: 'pending', attempts: 0 },
+        { status: 'failed', attempts: 0 },
+      ]);
+      await after.close();
+      expect((await run(['requeue', '--since', 'ontem'], env)).err[0]).toContain('--since is a duration');
     } finally {
       await fake.close();
       const { rmSync } = await import('node:fs');
