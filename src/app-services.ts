@@ -2,8 +2,7 @@ import type { Article } from './articles/article.js';
 import { foldTopic } from './articles/fold.js';
 import type { App } from './main.js';
 import { PRIORITY, type DeliveryRow } from './delivery/outbox.js';
-import { fetchPage } from './sources/fetch.js';
-import { extractPage, pageToArticle } from './sources/page.js';
+import { readArticlePage } from './sources/page.js';
 import { htmlToPlain } from './render/telegram-html.js';
 import {
   PushPrepareError,
@@ -71,16 +70,13 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
     notifier,
     push: {
       async prepare(url, { platform, locale }) {
-        let article: Article;
+        let article: Article | null;
         try {
-          const page = await fetchPage(url, { ...app.config.fetch, maxBytes: app.config.fetch.pageMaxBytes });
-          const extracted = extractPage(page.text, page.finalUrl, { summaryMaxChars: app.config.summaryMaxChars });
-          if (!extracted.title) throw new PushPrepareError(url, locale === 'pt-BR' ? 'a página não tem título de matéria' : 'the page has no article title');
-          article = pageToArticle(extracted, { summaryMaxChars: app.config.summaryMaxChars });
+          article = await readArticlePage(url, { fetch: app.config.fetch, summaryMaxChars: app.config.summaryMaxChars });
         } catch (err) {
-          if (err instanceof PushPrepareError) throw err;
           throw new PushPrepareError(url, (err as Error).message);
         }
+        if (!article) throw new PushPrepareError(url, locale === 'pt-BR' ? 'a página não tem título de matéria' : 'the page has no article title');
         preparedUrls.set(article.id, article.url);
         if (preparedUrls.size > 200) preparedUrls.delete(preparedUrls.keys().next().value!);
         const rendered = app.renderer.render(article, platform, { locale });

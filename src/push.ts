@@ -8,8 +8,7 @@ import { Outbox, PRIORITY } from './delivery/outbox.js';
 import { DestinationRegistry } from './delivery/destinations.js';
 import { EMPTY_ROUTES, loadRoutesFile } from './delivery/routes-file.js';
 import { createRenderer } from './render/renderer.js';
-import { fetchPage } from './sources/fetch.js';
-import { extractPage, pageToArticle } from './sources/page.js';
+import { readArticlePage } from './sources/page.js';
 import { Pipeline } from './pipeline.js';
 import { createPlatformModules } from './platforms/index.js';
 
@@ -29,10 +28,8 @@ export async function pushFromCli(config: Config, url: string, names: string[], 
     if (!d) throw new Error(`"${n}" is not a configured destination; configured: ${configured.map((x) => x.id).join(', ')}`);
     return d.id;
   });
-  const page = await fetchPage(url, { ...config.fetch, maxBytes: config.fetch.pageMaxBytes });
-  const extracted = extractPage(page.text, page.finalUrl, { summaryMaxChars: config.summaryMaxChars });
-  if (!extracted.title) throw new Error(`${url} has no article title (og:title or <title>); nothing to push`);
-  const article = pageToArticle(extracted, { summaryMaxChars: config.summaryMaxChars });
+  const article = await readArticlePage(url, { fetch: config.fetch, summaryMaxChars: config.summaryMaxChars });
+  if (!article) throw new Error(`${url} has no article title (og:title or <title>); nothing to push`);
   const store = await openStore(config.databaseUrl);
   try {
     const destinations = new DestinationRegistry(store.db);

@@ -14,21 +14,11 @@ import type { OutboundMessage, Platform, RenderOptions } from './types.js';
  */
 
 /** The article as templates see it (`it.article`): text fields tidied, dates formatted in the locale and time zone. */
-export interface ArticleView {
-  id: string;
-  url: string;
+export interface ArticleView extends Omit<Article, 'publishedAt' | 'updatedAt'> {
   /** On one line, trimmed (a newline would break bold on WhatsApp). */
   title: string;
   /** Trimmed; paragraphs kept (at most one blank line between them). */
   lead: string;
-  body: string;
-  section: string | null;
-  tags: string[];
-  imageUrl: string | null;
-  imageCaption: string | null;
-  imageCredit: string | null;
-  author: string | null;
-  feedUrl: string | null;
   /** Date and time, e.g. `24 de set. de 2018, 19:42` (pt-BR) or `Sep 24, 2018, 7:42 PM` (en); null when unknown. */
   publishedAt: string | null;
   /** Date only, e.g. `24/09/2018`. */

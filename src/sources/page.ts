@@ -10,6 +10,7 @@
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
 import type { Article } from '../articles/article.js';
+import { fetchPage, type FetchOptions } from './fetch.js';
 import { stripBoilerplate } from '../articles/boilerplate.js';
 import { canonicalUrl, dedupKey } from '../articles/canonical.js';
 import { parseDate } from '../articles/dates.js';
@@ -421,4 +422,18 @@ export function enrichArticle(article: Article, page: PageArticle): Article {
     publishedAt: article.publishedAt ?? page.publishedAt,
     updatedAt: article.updatedAt ?? page.updatedAt,
   };
+}
+
+/**
+ * An article page read from the web for a push: fetched within PAGE_MAX_BYTES, extracted, and turned
+ * into an Article. Null when the page has no article title (nothing worth pushing). Fetch failures
+ * throw the fetcher's SourceError.
+ */
+export async function readArticlePage(
+  url: string,
+  opts: { fetch: Omit<FetchOptions, 'maxBytes'> & { pageMaxBytes: number }; summaryMaxChars: number },
+): Promise<Article | null> {
+  const page = await fetchPage(url, { ...opts.fetch, maxBytes: opts.fetch.pageMaxBytes });
+  const extracted = extractPage(page.text, page.finalUrl, { summaryMaxChars: opts.summaryMaxChars });
+  return extracted.title ? pageToArticle(extracted, { summaryMaxChars: opts.summaryMaxChars }) : null;
 }
