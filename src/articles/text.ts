@@ -4,8 +4,11 @@
  * `htmlToText` is a small tag scanner rather than html-to-text or a DOM: it runs on every feed item
  * (summary and content:encoded), and html-to-text cost 2.5–3.5× feedsmith's whole parse on real feeds,
  * which alone would break the ingest budget (≤ 3× the bare parse). The scanner only needs to know
- * which tags break lines and which elements to drop; it never builds a tree.
+ * which tags break lines and which elements to drop; it never builds a tree. Every step is linear in
+ * the input, however it is malformed (scan.ts), and only real markup goes: `<comércio>` in a headline
+ * is text.
  */
+import { dropElements, forEachTag, type FoundTag, unwrapCdata } from './scan.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Entities
@@ -180,13 +183,51 @@ export function collapseWhitespace(text: string): string {
 
 /** Elements whose content never reaches the text. */
 const DROP_ELEMENTS = ['script', 'style', 'noscript', 'template', 'iframe', 'svg', 'math', 'object', 'select', 'textarea', 'button'];
-const DROP_RE = new RegExp(`<(${DROP_ELEMENTS.join('|')})\\b[^>]*>[\\s\\S]*?<\\/\\1\\s*>`, 'gi');
-const FIGCAPTION_RE = /<figcaption\b[^>]*>[\s\S]*?<\/figcaption\s*>/gi;
+/** Comments; an unclosed one runs to the end (this regex is linear: an unclosed match takes the rest). */
 const COMMENT_RE = /<!--[\s\S]*?(?:-->|$)/g;
-const CDATA_RE = /<!\[CDATA\[([\s\S]*?)\]\]>/g;
-/** A tag with quoted attributes (which may hold `>`), or a declaration / processing instruction. */
-const TAG_RE = /<(\/?)([A-Za-z][A-Za-z0-9:-]*)(?:[^>"']|"[^"]*"|'[^']*')*>|<[!?][^>]*>/g;
-const TAG_AT_RE = new RegExp(TAG_RE.source, 'y');
+
+/**
+ * Element names that make `<name …>` markup: HTML's elements (obsolete ones included, old CMSs still
+ * write `<font>` and `<center>`) and the SVG and MathML ones that turn up inline. Anything else between
+ * angle brackets (`<comércio>`, `<Lula>`, `<3`) is text a headline quotes, and stays. Names with `-` or
+ * `:` are custom or namespaced elements (`<amp-img>`, `<o:p>`) and count as markup.
+ */
+const HTML_ELEMENTS = new Set(
+  (
+    'a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound big blink ' +
+    'blockquote body br button canvas caption center cite code col colgroup data datalist dd del details ' +
+    'dfn dialog dir div dl dt em embed fieldset figcaption figure font footer form frame frameset h1 h2 ' +
+    'h3 h4 h5 h6 head header hgroup hr html i iframe image img input ins isindex kbd keygen label legend ' +
+    'li link listing main map mark marquee math menu menuitem meta meter multicol nav nextid nobr noembed ' +
+    'noframes noscript object ol optgroup option output p param picture plaintext pre progress q rb rp rt ' +
+    'rtc ruby s samp script search section select slot small source spacer span strike strong style sub ' +
+    'summary sup svg table tbody td template textarea tfoot th thead time title tr track tt u ul var video ' +
+    'wbr xmp ' +
+    // SVG and MathML
+    'circle clippath defs desc ellipse feblend filter foreignobject g line lineargradient marker mask path ' +
+    'pattern polygon polyline radialgradient rect stop symbol text tspan use mi mn mo mrow ms msup msub ' +
+    'mfrac msqrt mtext semantics annotation'
+  ).split(' '),
+);
+
+/** Whether `<name` (as written) starts real markup: a known element, or a custom/namespaced one. */
+function isMarkupName(name: string): boolean {
+  const lower = name.toLowerCase();
+  return HTML_ELEMENTS.has(lower) || lower.includes('-') || lower.includes(':');
+}
+
+/**
+ * Whether a tag found by the scanner is markup rather than text in angle brackets: declarations and
+ * processing instructions are; a named tag is when its name is markup and ends where a tag name ends
+ * (`<comércio>` scans as `<com` + `ércio>`: not a tag).
+ */
+function isMarkup(s: string, tag: FoundTag): boolean {
+  if (tag.name === null) return true;
+  if (!isMarkupName(tag.name)) return false;
+  const after = s.charCodeAt(tag.start + (tag.closing ? 2 : 1) + tag.name.length);
+  // ">", "/", or HTML whitespace (space, tab, LF, FF, CR).
+  return after === 0x3e || after === 0x2f || after === 0x20 || after === 0x09 || after === 0x0a || after === 0x0c || after === 0x0d;
+}
 
 /** HTML's own whitespace that needs rewriting: runs, and any newline or tab (single spaces stay as they are). */
 const HTML_SPACE_RE = /[ \t\n\r\f]{2,}|[\t\n\r\f]/g;
@@ -231,46 +272,46 @@ export function htmlToText(html: string, options: HtmlToTextOptions = {}): strin
     s = decodeEntities(s);
   }
   // Both start with "<!": most feed HTML has neither, and the test costs less than two scans.
-  if (s.includes('<!')) s = s.replace(CDATA_RE, '$1').replace(COMMENT_RE, ' ');
+  if (s.includes('<!')) s = unwrapCdata(s).replace(COMMENT_RE, ' ');
   // Source whitespace is not layout: collapse it first, then the tags below decide the breaks.
   s = s.replace(HTML_SPACE_RE, ' ');
-  s = s.replace(DROP_RE, ' ');
-  if (!options.keepFigcaptions) s = s.replace(FIGCAPTION_RE, '\n');
-  return normalizeWhitespace(decodeEntities(replaceTags(s)));
+  s = dropElements(s, DROP_ELEMENTS, ' ');
+  if (!options.keepFigcaptions) s = dropElements(s, ['figcaption'], '\n');
+  return normalizeWhitespace(decodeEntities(replaceTags(s, blockBreak)));
 }
 
 /** What a tag leaves in the text: a blank line for blocks, a line break for lines, a space between cells. */
-function tagBreak(slash: string | undefined, rawName: string | undefined): string {
-  if (rawName === undefined) return ''; // <!DOCTYPE>, <?xml?>
-  const name = rawName.toLowerCase();
+function blockBreak(tag: FoundTag): string {
+  if (tag.name === null) return ''; // <!DOCTYPE>, <?xml?>
+  const name = tag.name.toLowerCase();
   if (BLOCK_TAGS.has(name)) return '\n\n';
   // A line starts with each item; the closing tag adds nothing (</li><li> is one break, not two).
-  if (LINE_TAGS.has(name)) return slash && name !== 'br' ? '' : '\n';
+  if (LINE_TAGS.has(name)) return tag.closing && name !== 'br' ? '' : '\n';
   if (CELL_TAGS.has(name)) return ' ';
   return '';
 }
 
+/** What a tag leaves in inline text: a space where a block, line or cell ends, else nothing. */
+function inlineBreak(tag: FoundTag): string {
+  const name = tag.name?.toLowerCase() ?? '';
+  return BLOCK_TAGS.has(name) || LINE_TAGS.has(name) || CELL_TAGS.has(name) ? ' ' : '';
+}
+
 /**
- * Every tag (TAG_RE) replaced by its `tagBreak`. Tags are found from each "<" with a sticky regex, as
- * a global replace would find them, without its per-match callback.
+ * Every markup tag (see `isMarkup`) replaced by what `breakFor` says it leaves; other "<" stay as text.
+ * Linear on any input (see scan.ts).
  */
-function replaceTags(s: string): string {
-  let lt = s.indexOf('<');
-  if (lt < 0) return s;
+function replaceTags(s: string, breakFor: (tag: FoundTag) => string): string {
+  if (!s.includes('<')) return s;
   let out = '';
   let last = 0;
-  while (lt >= 0) {
-    TAG_AT_RE.lastIndex = lt;
-    const m = TAG_AT_RE.exec(s);
-    if (!m) {
-      lt = s.indexOf('<', lt + 1);
-      continue;
-    }
-    out += s.slice(last, lt) + tagBreak(m[1], m[2]);
-    last = TAG_AT_RE.lastIndex;
-    lt = s.indexOf('<', last);
-  }
-  return out + s.slice(last);
+  forEachTag(s, (tag) => {
+    if (!isMarkup(s, tag)) return false;
+    out += s.slice(last, tag.start) + breakFor(tag);
+    last = tag.end;
+    return true;
+  });
+  return last === 0 ? s : out + s.slice(last);
 }
 
 /**
@@ -281,14 +322,7 @@ export function inlineText(html: string | null | undefined): string {
   if (!html) return '';
   let s = html;
   if (s.includes('<')) {
-    s = s
-      .replace(CDATA_RE, '$1')
-      .replace(COMMENT_RE, ' ')
-      .replace(DROP_RE, ' ')
-      .replace(TAG_RE, (_whole, _slash: string | undefined, rawName: string | undefined) => {
-        const name = rawName?.toLowerCase() ?? '';
-        return BLOCK_TAGS.has(name) || LINE_TAGS.has(name) || CELL_TAGS.has(name) ? ' ' : '';
-      });
+    s = replaceTags(dropElements(unwrapCdata(s).replace(COMMENT_RE, ' '), DROP_ELEMENTS, ' '), inlineBreak);
   }
   return collapseWhitespace(decodeEntities(s));
 }
