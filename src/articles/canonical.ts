@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import normalizeUrl from 'normalize-url';
-import { collapseWhitespace } from './text.js';
+import { collapseWhitespace, decodeEntities } from './text.js';
 
 /**
  * Query parameters that only track the reader and never select content: campaign tags (utm_*),
@@ -111,6 +111,28 @@ const WEB_URL_RE = /^(?:https?:)?\/\/[^\s/]|^www\.[^\s]/i;
 /** Whether `value` looks like an absolute web address (http, https, protocol-relative or `www.`). */
 export function isWebUrl(value: string): boolean {
   return WEB_URL_RE.test(value.trim());
+}
+
+/**
+ * `value` (trimmed) when it is an absolute http or https address with a host, else null. The URL
+ * parser decides, as a browser or a chat app would: it strips the tabs and newlines that hide a
+ * `java\tscript:` and reads the scheme case-insensitively. Entities are decoded first, so
+ * `java&#x09;script:` cannot slip through as text that a later stage decodes. Protocol-relative
+ * (`//host`) and relative addresses have no scheme of their own and are refused: resolve them first.
+ */
+export function httpUrl(value: string | null | undefined): string | null {
+  if (!value) return null;
+  const trimmed = (value.includes('&') ? decodeEntities(value) : value).trim();
+  const hidden = /[\t\n\r]/.test(trimmed);
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(hidden ? trimmed.replace(/[\t\n\r]/g, '') : trimmed)) return null;
+  try {
+    const url = new URL(trimmed);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return null;
+    // What the parser read, not what was written, when the two differ by hidden characters.
+    return hidden ? url.href : trimmed;
+  } catch {
+    return null;
+  }
 }
 
 /**

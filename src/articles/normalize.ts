@@ -5,9 +5,10 @@
 import type { FeedItem } from '../sources/types.js';
 import type { Article } from './article.js';
 import { stripBoilerplate } from './boilerplate.js';
-import { canonicalUrl, dedupKey, isWebUrl } from './canonical.js';
+import { canonicalUrl, dedupKey, httpUrl, isWebUrl } from './canonical.js';
 import { parseDate } from './dates.js';
 import { summarize } from './summary.js';
+import { TagScanner } from './scan.js';
 import { collapseWhitespace, decodeEntities, htmlToText, inlineText } from './text.js';
 
 /** What normalisation needs to know besides the item. */
@@ -18,12 +19,35 @@ export interface NormalizeContext {
   summaryMaxChars: number;
   /** The feed's own boilerplate patterns, added to the defaults. */
   boilerplate?: readonly RegExp[];
+  /**
+   * Longest summary or content HTML read from one item, in UTF-8 bytes (ITEM_HTML_MAX_BYTES); the rest
+   * is cut before text extraction. Default `DEFAULT_ITEM_HTML_MAX_BYTES`.
+   */
+  itemHtmlMaxBytes?: number;
+}
+
+/** 256 KB: far more than any article's prose, little enough that no item can hold up a poll. */
+export const DEFAULT_ITEM_HTML_MAX_BYTES = 256 * 1024;
+
+/**
+ * `html` cut to at most `maxBytes` UTF-8 bytes, at a character boundary. A cut tag or element is
+ * harmless: the text scanners treat unclosed markup as text or drop it.
+ */
+export function capHtml(html: string, maxBytes: number): string {
+  // Three bytes per UTF-16 unit at most: a string this short always fits, without encoding it.
+  if (html.length * 3 <= maxBytes) return html;
+  const buf = new Uint8Array(Math.max(0, Math.floor(maxBytes)));
+  const { read } = new TextEncoder().encodeInto(html, buf);
+  return read >= html.length ? html : html.slice(0, read);
 }
 
 /** The outcome of normalising one item: the article, or why the item was skipped. */
 export type NormalizeResult = { ok: true; article: Article } | { ok: false; reason: string };
 
-/** A lead needs at least this many characters of its own text to count as a lead. */
+/**
+ * How many characters of its own a page's description needs to be preferred to its body (see
+ * sources/page.ts). Feed leads have no length floor: a one-line deck is a lead (see `addsWords`).
+ */
 export const MIN_LEAD_CHARS = 40;
 
 /** Lowercase, accents and punctuation folded: for comparing a summary with the title. */
@@ -62,23 +86,46 @@ function withoutTitle(text: string, t: TitleForms): string {
   return text;
 }
 
-/** A lead candidate with substance: enough text of its own once the title is set aside. */
+/** How much of a candidate lead is compared with the title: enough to tell a lead from a repeat. */
+const LEAD_CHECK_CHARS = 400;
+
+/**
+ * Whether `text` has a word the title does not: "Vêm coisas feias e perigosas por aí." under any title
+ * does, the title again (in any case, accents or punctuation, or a few of its words) does not.
+ */
+function addsWords(text: string, t: TitleForms): boolean {
+  const words = fold(text.slice(0, LEAD_CHECK_CHARS)).split(' ').filter(Boolean);
+  if (words.length === 0) return false;
+  if (!t.title) return true;
+  const titleWords = new Set((t.folded ??= fold(t.title)).split(' '));
+  return words.some((w) => !titleWords.has(w));
+}
+
+/**
+ * A lead candidate with substance: once a repeated title is set aside, it says something the title
+ * does not, however short (news decks are often one short sentence).
+ */
 function substantial(text: string, t: TitleForms): string | null {
   const own = withoutTitle(text, t);
-  // Only the first few hundred characters matter to decide: a long body is not collapsed in full.
-  return collapseWhitespace(own.slice(0, MIN_LEAD_CHARS * 4)).length >= MIN_LEAD_CHARS ? own : null;
+  return addsWords(own, t) ? own : null;
 }
 
 /** `joe@example.com (Joe Bloggs)` → `Joe Bloggs`; other author strings are cleaned up as text. */
 function cleanAuthor(raw: string): string {
   const text = inlineText(raw);
-  const rss = /^\S+@\S+\s*\(([^)]+)\)$/.exec(text);
+  // Classes that cannot overlap, so that a string of "@"s or of brackets is read once, not retried.
+  const rss = /^[^\s@()]+@[^\s()]+\s*\(([^)]+)\)$/.exec(text);
   if (rss) return rss[1]!.trim();
   return text.replace(/^(?:por|by)\s+/i, '');
 }
 
-const IMG_TAG_RE = /<img\b(?:[^>"']|"[^"]*"|'[^']*')*>/gi;
-const ATTR_RE = /([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/g;
+/** Where an `<img` opener starts; where it ends is the tag scanner's business (linear, see scan.ts). */
+const IMG_OPEN_RE = /<img\b/gi;
+/**
+ * One attribute. The lookbehind lets a name start only at the start of a word: without it, a long
+ * run of name characters with no "=" would be retried from each of its characters (quadratic).
+ */
+const ATTR_RE = /(?<![\w:-])([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/g;
 
 function attributes(tag: string): Map<string, string> {
   const attrs = new Map<string, string>();
@@ -104,14 +151,18 @@ function resolveUrl(raw: string, base: string | null): string | null {
  * `src`, tracking pixels (1×1) and data: URLs are skipped, relative URLs resolved against `base`.
  */
 export function firstImage(html: string | null | undefined, base: string | null): string | null {
-  if (!html || !html.includes('<img')) return null;
-  IMG_TAG_RE.lastIndex = 0;
-  for (let m = IMG_TAG_RE.exec(html); m; m = IMG_TAG_RE.exec(html)) {
-    const attrs = attributes(m[0]);
+  if (!html || !/<img/i.test(html)) return null;
+  const scanner = new TagScanner(html);
+  IMG_OPEN_RE.lastIndex = 0;
+  for (let m = IMG_OPEN_RE.exec(html); m; m = IMG_OPEN_RE.exec(html)) {
+    const end = scanner.attrEnd(m.index + 4);
+    if (end < 0) continue;
+    IMG_OPEN_RE.lastIndex = end + 1;
+    const attrs = attributes(html.slice(m.index, end + 1));
     if (attrs.get('width') === '1' || attrs.get('height') === '1') continue;
     for (const name of ['data-src', 'data-lazy-src', 'data-original', 'src']) {
       const url = resolveUrl(attrs.get(name) ?? '', base);
-      if (url && /^https?:/i.test(url)) return url;
+      if (url && httpUrl(url)) return url;
     }
   }
   return null;
@@ -119,19 +170,22 @@ export function firstImage(html: string | null | undefined, base: string | null)
 
 const IMAGE_EXT_RE = /\.(?:jpe?g|png|gif|webp|avif)(?:[?#]|$)/i;
 
-function pickImage(item: FeedItem, base: string | null): { url: string; caption: string | null; credit: string | null } | null {
-  if (item.image?.url) {
+function pickImage(item: FeedItem, base: string | null, maxBytes: number): { url: string; caption: string | null; credit: string | null } | null {
+  // Only http(s) pictures: a data:, file: or javascript: address is dropped (the next candidate counts).
+  if (item.image?.url && httpUrl(item.image.url)) {
     return {
       url: item.image.url,
       caption: item.image.caption ? inlineText(item.image.caption) || null : null,
       credit: item.image.credit ? inlineText(item.image.credit) || null : null,
     };
   }
-  const enclosure = item.enclosures.find((e) =>
-    e.type ? e.type.toLowerCase().startsWith('image/') : IMAGE_EXT_RE.test(e.url),
+  const enclosure = item.enclosures.find(
+    (e) => (e.type ? e.type.toLowerCase().startsWith('image/') : IMAGE_EXT_RE.test(e.url)) && httpUrl(e.url) !== null,
   );
   if (enclosure) return { url: enclosure.url, caption: null, credit: null };
-  const inline = firstImage(item.contentHtml, base) ?? firstImage(item.summaryHtml, base);
+  const inline =
+    firstImage(item.contentHtml && capHtml(item.contentHtml, maxBytes), base) ??
+    firstImage(item.summaryHtml && capHtml(item.summaryHtml, maxBytes), base);
   return inline ? { url: inline, caption: null, credit: null } : null;
 }
 
@@ -169,18 +223,27 @@ export function normalizeItemResult(item: FeedItem, ctx: NormalizeContext): Norm
       reason: `feed item${guid ? ` with guid "${guid.slice(0, 120)}"` : ''} has neither a link nor a title; skipped`,
     };
   }
+  // A link a chat could not open safely (javascript:, data:, file:, tg:, relative) is no article link:
+  // the item is skipped, with the reason for the caller to log.
+  if (link && !httpUrl(link)) {
+    return {
+      ok: false,
+      reason: `feed item${title ? ` "${title.slice(0, 120)}"` : ''} has a link that is not http(s) ("${link.slice(0, 120)}"); skipped`,
+    };
+  }
   const url = link ? canonicalUrl(link) : '';
   const extra = ctx.boilerplate ?? [];
+  const maxBytes = ctx.itemHtmlMaxBytes ?? DEFAULT_ITEM_HTML_MAX_BYTES;
 
-  const summaryText = item.summaryHtml ? stripBoilerplate(htmlToText(item.summaryHtml), extra) : '';
-  const contentText = item.contentHtml ? stripBoilerplate(htmlToText(item.contentHtml), extra) : '';
+  const summaryText = item.summaryHtml ? stripBoilerplate(htmlToText(capHtml(item.summaryHtml, maxBytes)), extra) : '';
+  const contentText = item.contentHtml ? stripBoilerplate(htmlToText(capHtml(item.contentHtml, maxBytes)), extra) : '';
   // The title is folded only if a candidate lead starts like it (rarely).
   const titleForms: TitleForms = { title };
   const leadSource = substantial(summaryText, titleForms) ?? substantial(contentText, titleForms) ?? '';
   const lead = leadSource ? summarize(leadSource, ctx.summaryMaxChars) : '';
 
   const { section, tags } = sectionAndTags(item.categories);
-  const image = pickImage(item, link);
+  const image = pickImage(item, link, maxBytes);
   const author = item.authors.map(cleanAuthor).find((a) => a.length > 0) ?? null;
   const updatedAt = parseDate(item.updated);
 
@@ -210,9 +273,10 @@ export function normalizeItem(item: FeedItem, ctx: NormalizeContext): Article | 
 }
 
 /**
- * Whether the article is too thin to post as it is: its lead has under `MIN_LEAD_CHARS` characters.
- * The pipeline then fetches the article page and fills the gaps with `enrichArticle`.
+ * Whether the article is too thin to post as it is: it has no lead. A short lead is a lead (a deck of
+ * one sentence says what the title does not), so only an empty one sends the pipeline to the article
+ * page to fill the gaps with `enrichArticle`.
  */
 export function isThin(article: Pick<Article, 'lead'>): boolean {
-  return collapseWhitespace(article.lead).length < MIN_LEAD_CHARS;
+  return collapseWhitespace(article.lead).length === 0;
 }

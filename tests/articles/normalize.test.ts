@@ -73,10 +73,42 @@ describe('normalizeItem', () => {
     expect(a.lead).toBe(LEAD);
   });
 
-  it('leaves the lead empty (thin) when neither summary nor content has substance', () => {
-    const a = normalizeItem(item({ summaryHtml: 'Curto.', contentHtml: '<p>Assine o Jornal.</p>' }), ctx)!;
+  it('leaves the lead empty (thin) when the summary repeats the title and the content is boilerplate', () => {
+    const a = normalizeItem(item({ summaryHtml: 'KIM encontra Shoigu, em Pyongyang!', contentHtml: '<p>Assine o Jornal.</p>' }), ctx)!;
     expect(a.lead).toBe('');
     expect(isThin(a)).toBe(true);
+  });
+
+  describe('short leads', () => {
+    // Real decks of news sites, one short sentence each.
+    const decks = ['Supostos sons de tiros foram ouvidos', 'Vêm coisas feias e perigosas por aí.', 'Chuva forte atinge o litoral paulista'];
+    for (const deck of decks) {
+      it(`keeps the ${deck.length}-character deck "${deck}" as the lead, and the article is not thin`, () => {
+        const a = normalizeItem(item({ title: 'Polícia investiga caso na zona sul', summaryHtml: `<p>${deck}</p>` }), ctx)!;
+        expect(a.lead).toBe(deck);
+        expect(isThin(a)).toBe(false);
+      });
+    }
+
+    it('drops a lead that only repeats the title, in other case, accents and punctuation', () => {
+      const a = normalizeItem(item({ title: 'Câmara aprova reforma', summaryHtml: 'camara APROVA reforma.' }), ctx)!;
+      expect(a.lead).toBe('');
+    });
+
+    it('drops a lead whose words are all in the title', () => {
+      const a = normalizeItem(item({ title: 'Câmara aprova reforma tributária em segundo turno', summaryHtml: 'Reforma tributária: Câmara aprova' }), ctx)!;
+      expect(a.lead).toBe('');
+    });
+
+    it('keeps what follows a repeated title', () => {
+      const a = normalizeItem(item({ title: 'Câmara aprova reforma', summaryHtml: 'Câmara aprova reforma. Texto vai ao Senado.' }), ctx)!;
+      expect(a.lead).toBe('Texto vai ao Senado.');
+    });
+
+    it('drops a boilerplate-only lead and falls back to the content', () => {
+      const a = normalizeItem(item({ summaryHtml: '<p>Assine o Jornal.</p>', contentHtml: '<p>Tiros assustam moradores.</p>' }), ctx)!;
+      expect(a.lead).toBe('Tiros assustam moradores.');
+    });
   });
 
   it('summarises a long lead at a sentence boundary', () => {
@@ -212,14 +244,40 @@ describe('normalizeItem', () => {
         item({
           title: `<script>alert(1)</script>${'x'.repeat(5000)} & 😀`,
           contentHtml: `<p>${'palavra '.repeat(20000)}</p>`,
-          link: 'not a url',
         }),
         ctx,
       )!;
       expect(a.title.startsWith('xxxx')).toBe(true);
       expect(a.title.endsWith('& 😀')).toBe(true);
-      expect(a.url).toBe('not a url');
       expect(a.lead.length).toBeLessThanOrEqual(300);
+    });
+
+    it('skips an item whose link is not an http(s) address, with the reason', () => {
+      const links = [
+        'not a url', 'javascript:alert(1)', 'JaVaScRiPt:alert(1)', ' javascript:alert(1)', 'java&#x09;script:alert(1)',
+        'java\tscript:alert(1)', 'data:text/html,<b>x</b>', 'file:///etc/passwd', 'tg://resolve?domain=x',
+        'vbscript:msgbox(1)', '//evil.example/x', '/relative/path', 'https://',
+      ];
+      for (const link of links) {
+        const r = normalizeItemResult(item({ link }), ctx);
+        expect(r.ok, link).toBe(false);
+        if (!r.ok) expect(r.reason).toContain('not http(s)');
+      }
+      for (const link of ['https://ex.example/a', ' HTTP://ex.example/b ', 'https://ex.example/&amp;x']) {
+        expect(normalizeItemResult(item({ link }), ctx).ok, link).toBe(true);
+      }
+    });
+
+    it('drops image addresses that are not http(s), and takes the next candidate', () => {
+      for (const url of ['javascript:alert(1)', 'data:image/png;base64,AAAA', 'file:///etc/passwd', 'tg://x', ' JaVaScRiPt:x', 'java&#x09;script:x']) {
+        const a = normalizeItem(item({ image: { url, caption: null, credit: null }, enclosures: [{ url, type: 'image/png', length: null }] }), ctx)!;
+        expect(a.imageUrl, url).toBeNull();
+        const b = normalizeItem(
+          item({ image: { url, caption: null, credit: null }, contentHtml: '<p>x</p><img src="https://img.example/a.jpg">' }),
+          ctx,
+        )!;
+        expect(b.imageUrl, url).toBe('https://img.example/a.jpg');
+      }
     });
   });
 });
@@ -233,9 +291,10 @@ describe('firstImage', () => {
 });
 
 describe('isThin', () => {
-  it('is true below 40 characters of lead', () => {
+  it('is true only without a lead: a short deck is a lead', () => {
     expect(isThin({ lead: '' })).toBe(true);
-    expect(isThin({ lead: 'Curto demais para um lead.' })).toBe(true);
+    expect(isThin({ lead: ' \n ' })).toBe(true);
+    expect(isThin({ lead: 'Supostos sons de tiros foram ouvidos' })).toBe(false);
     expect(isThin({ lead: LEAD })).toBe(false);
   });
 });
