@@ -123,6 +123,7 @@ export const DEFAULTS = {
   USER_AGENT: 'Manchete/0.1 (+https://github.com/manchete; news to chat)',
   FETCH_PAGES: 'true',
   SUMMARY_MAX_CHARS: '300',
+  ITEM_HTML_MAX_BYTES: '256KB',
   TEMPLATES_DIR: 'templates',
   LOCALE: 'pt-BR',
   ROUTES_FILE: '',
@@ -167,6 +168,7 @@ const schema = z.object({
   USER_AGENT: str,
   FETCH_PAGES: bool('FETCH_PAGES'),
   SUMMARY_MAX_CHARS: int('SUMMARY_MAX_CHARS', 60, 3000),
+  ITEM_HTML_MAX_BYTES: size('ITEM_HTML_MAX_BYTES'),
   TEMPLATES_DIR: str,
   LOCALE: z.enum(['pt-BR', 'en']),
   ROUTES_FILE: str,
@@ -216,6 +218,8 @@ export interface Config {
   backfill: number;
   fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean };
   summaryMaxChars: number;
+  /** Longest summary/content HTML of one feed item read for text, in bytes (ITEM_HTML_MAX_BYTES). */
+  itemHtmlMaxBytes: number;
   templatesDir: string;
   locale: 'pt-BR' | 'en';
   routesFile: string | null;
@@ -300,6 +304,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       fetchPages: e.FETCH_PAGES,
     },
     summaryMaxChars: e.SUMMARY_MAX_CHARS,
+    itemHtmlMaxBytes: e.ITEM_HTML_MAX_BYTES,
     templatesDir: e.TEMPLATES_DIR,
     locale: e.LOCALE,
     routesFile: e.ROUTES_FILE || null,

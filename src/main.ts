@@ -127,6 +127,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     pollIntervalMs: config.pollIntervalMs,
     backfill: config.backfill,
     summaryMaxChars: config.summaryMaxChars,
+    itemHtmlMaxBytes: config.itemHtmlMaxBytes,
     editWindowMs: config.editWindowMs,
     timeZone: config.timeZone,
     fetch: { ...config.fetch, ...(deps.fetch ? { fetch: deps.fetch } : {}) },

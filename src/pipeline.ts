@@ -1,6 +1,6 @@
 import type { Article } from './articles/article.js';
 import { foldTopic } from './articles/fold.js';
-import { isThin, normalizeItem } from './articles/normalize.js';
+import { isThin, normalizeItemResult } from './articles/normalize.js';
 import { enrichArticle, extractPage } from './sources/page.js';
 import { fetchFeed, fetchPage } from './sources/fetch.js';
 import { parseFeed } from './sources/parse.js';
@@ -45,6 +45,8 @@ export interface PipelineOptions {
   pollIntervalMs: number;
   backfill: number;
   summaryMaxChars: number;
+  /** ITEM_HTML_MAX_BYTES: each item's HTML is cut to this before its text is read. */
+  itemHtmlMaxBytes?: number;
   editWindowMs: number;
   timeZone: string;
   fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; fetch?: typeof fetch };
@@ -131,8 +133,17 @@ export class Pipeline {
       const parsed = parseFeed(outcome.text, outcome.finalUrl);
       const list: Article[] = [];
       for (const item of parsed.items) {
-        const a = normalizeItem(item, { feedUrl: url, summaryMaxChars: this.o.summaryMaxChars, boilerplate: settings?.boilerplate ?? [] });
-        if (!a) continue;
+        const r = normalizeItemResult(item, {
+          feedUrl: url,
+          summaryMaxChars: this.o.summaryMaxChars,
+          boilerplate: settings?.boilerplate ?? [],
+          ...(this.o.itemHtmlMaxBytes ? { itemHtmlMaxBytes: this.o.itemHtmlMaxBytes } : {}),
+        });
+        if (!r.ok) {
+          logger.warn({ event: 'feed.item_skipped', feed: url, reason: r.reason }, `feed ${url}: ${r.reason}`);
+          continue;
+        }
+        const a = r.article;
         if (!a.section && settings?.section) a.section = settings.section;
         list.push(a);
       }

@@ -122,7 +122,13 @@ export function isWebUrl(value: string): boolean {
  */
 export function httpUrl(value: string | null | undefined): string | null {
   if (!value) return null;
-  const trimmed = (value.includes('&') ? decodeEntities(value) : value).trim();
+  const plain = parseHttp(value.trim());
+  // Written with entities, it must be http(s) both as written and as a later stage may decode it.
+  if (plain === null || !value.includes('&')) return plain;
+  return parseHttp(decodeEntities(value).trim()) === null ? null : plain;
+}
+
+function parseHttp(trimmed: string): string | null {
   const hidden = /[\t\n\r]/.test(trimmed);
   if (!/^[a-z][a-z0-9+.-]*:/i.test(hidden ? trimmed.replace(/[\t\n\r]/g, '') : trimmed)) return null;
   try {

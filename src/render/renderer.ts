@@ -3,7 +3,9 @@ import { plainText } from './escape.js';
 import { createTemplateEngine, TemplateError, type TemplateEngine } from './engine.js';
 import { fitTelegram, fitWhatsApp, type FitOptions, type LinkPreview } from './fit.js';
 import { createLocaleLoader, formatString, type LocaleStrings } from './locales.js';
+import { dropUnsafeLinks } from './links.js';
 import { measureTelegramHtml } from './telegram-html.js';
+import { httpUrl } from '../articles/canonical.js';
 import type { OutboundMessage, Platform, RenderOptions } from './types.js';
 
 /**
@@ -211,7 +213,8 @@ export function createRenderer(opts: RendererOptions): Renderer {
     let updatedAtIso: string | null | undefined;
     return {
       id: article.id,
-      url: article.url.trim(),
+      // Only http(s) addresses become links, previews or photos, whatever reached the article.
+      url: httpUrl(article.url) ?? '',
       title: oneLine(article.title),
       lead: tidyLead(article.lead),
       get body() {
@@ -222,7 +225,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
       },
       section: orNull(article.section),
       tags: article.tags.map(oneLine).filter(Boolean),
-      imageUrl: article.imageUrl?.trim() || null,
+      imageUrl: httpUrl(article.imageUrl),
       imageCaption: orNull(article.imageCaption),
       imageCredit: orNull(article.imageCredit),
       author: orNull(article.author),
@@ -276,8 +279,9 @@ export function createRenderer(opts: RendererOptions): Renderer {
 
   /** Renders a template and, for Telegram, checks the HTML; returns the text and its Telegram length. */
   function produce(platform: Platform, name: string, data: object): { text: string; length: number } {
-    const text = engines[platform].render(name, data).trim();
-    if (platform === 'whatsapp') return { text, length: text.length };
+    const rendered = engines[platform].render(name, data).trim();
+    if (platform === 'whatsapp') return { text: rendered, length: rendered.length };
+    const text = dropUnsafeLinks(rendered);
     const m = measureTelegramHtml(text);
     if (m.error !== null) {
       const file = `${engines.telegram.dir}/${name}.eta`;
