@@ -33,8 +33,18 @@ export interface PreviewItem {
 
 /** An HTML page that is an article (not a home page listing feeds). */
 function looksLikeArticle(html: string): boolean {
-  return /<meta[^>]+(property|name)=["'](og:type["'][^>]*content=["']article|article:published_time)/i.test(html) ||
-    /<meta[^>]+content=["']article["'][^>]*property=["']og:type/i.test(html);
+  // Each <meta> is read once, attributes by name: a pattern with two unbounded runs inside one tag
+  // backtracks quadratically on a page of unclosed or attribute-stuffed <meta> tags.
+  for (const m of html.matchAll(/<meta\b([^<>]*)>/gi)) {
+    const attrs = new Map<string, string>();
+    for (const a of m[1]!.matchAll(/(?<![\w:-])([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))/g)) {
+      attrs.set(a[1]!.toLowerCase(), (a[2] ?? a[3] ?? a[4] ?? '').toLowerCase());
+    }
+    const key = attrs.get('property') ?? attrs.get('name') ?? '';
+    if (key === 'article:published_time') return true;
+    if (key === 'og:type' && (attrs.get('content') ?? '').startsWith('article')) return true;
+  }
+  return false;
 }
 
 export async function preview(input: string, o: PreviewOptions): Promise<PreviewItem[]> {

@@ -26,8 +26,12 @@ const ABBREVIATIONS = new Set([
   'jan', 'fev', 'feb', 'abr', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec',
 ]);
 
-/** Candidate sentence ends: terminal punctuation, optional closing quotes/brackets, then whitespace. */
-const END_RE = /[.!?…]+["'”’»)\]]*(?=\s)/gu;
+/**
+ * Candidate sentence ends: terminal punctuation, optional closing quotes/brackets, then whitespace. The
+ * lookbehind starts a match only where a run of punctuation starts: a long run not followed by a space
+ * ("......") is then tried once, not once per character (quadratic).
+ */
+const END_RE = /(?<![.!?…])[.!?…]+["'”’»)\]]*(?=\s)/gu;
 /** What may start a sentence. */
 const SENTENCE_START_RE = /^\s+(?:["'“‘«(\[¿¡—–-]|\p{Lu}|\p{Lt}|\p{N}|\p{Extended_Pictographic})/u;
 /** A letter, a digit or º: what the word before a period is made of. */
@@ -118,8 +122,16 @@ export function splitSentences(text: string): string[] {
 
 /** Below this share of `maxChars`, a sentence cut loses too much: cut at a word instead. */
 const MIN_SENTENCE_SHARE = 0.25;
-const TRAILING_JUNK_RE = /[\s,;:–—\-(\[{"'“‘«/]+$/u;
-const URLISH_RE = /(?:https?:\/\/|www\.)\S*$/i;
+/** Trailing junk; the lookbehind tries each run once (a run in mid-text would otherwise be retried per character). */
+const TRAILING_JUNK_RE = /(?<![\s,;:–—\-(\[{"'“‘«/])[\s,;:–—\-(\[{"'“‘«/]+$/u;
+const URL_START_RE = /https?:\/\/|www\./i;
+
+/** Whether the last word of `text` is (or holds) a URL: what `/(?:https?:\/\/|www\.)\S*$/i` tells, read once. */
+function endsInUrl(text: string): boolean {
+  let i = text.length;
+  while (i > 0 && !/\s/.test(text[i - 1]!)) i--;
+  return URL_START_RE.test(text.slice(i));
+}
 
 /**
  * A chat-sized summary of `text`: whitespace normalised (paragraphs joined by a space), and when longer
@@ -165,7 +177,7 @@ export function summarize(text: string, maxChars = 300): string {
     let cut = joined.slice(0, space).replace(TRAILING_JUNK_RE, '');
     if (cut.length > 0) {
       // "…" glued to a URL would read as part of it.
-      if (URLISH_RE.test(cut)) cut = cut.length + 2 <= limit ? `${cut} ` : cut.slice(0, cut.lastIndexOf(' ')).trimEnd();
+      if (endsInUrl(cut)) cut = cut.length + 2 <= limit ? `${cut} ` : cut.slice(0, cut.lastIndexOf(' ')).trimEnd();
       if (cut.length > 0) return `${cut}…`;
     }
   }

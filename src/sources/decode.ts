@@ -100,7 +100,7 @@ function charsetFromDeclaration(bytes: Uint8Array): string | null {
   const head = latin1(bytes.subarray(0, 2048));
   const xml = /^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']/.exec(head);
   if (xml) return xml[1]!.toLowerCase();
-  const meta = /<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)/i.exec(head);
+  const meta = /<meta\b[^<>]*?\bcharset\s*=\s*["']?([A-Za-z0-9._:-]+)/i.exec(head);
   return meta ? meta[1]!.toLowerCase() : null;
 }
 

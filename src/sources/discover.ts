@@ -25,7 +25,7 @@ export function findFeedLinks(html: string, baseUrl: string): string[] {
   const base = documentBase(html, baseUrl);
   const found: { url: string; comments: boolean }[] = [];
   const seen = new Set<string>();
-  for (const m of html.matchAll(/<link\b([^>]*)>/gi)) {
+  for (const m of html.matchAll(/<link\b([^<>]*)>/gi)) {
     const attrs = readAttributes(m[1]!);
     const rel = (attrs.get('rel') ?? '').toLowerCase().split(/\s+/);
     const type = (attrs.get('type') ?? '').toLowerCase().split(';')[0]!.trim();
@@ -58,7 +58,7 @@ function skipProlog(text: string): string {
 }
 
 function documentBase(html: string, baseUrl: string): string {
-  const m = /<base\b([^>]*)>/i.exec(html);
+  const m = /<base\b([^<>]*)>/i.exec(html);
   const href = m ? readAttributes(m[1]!).get('href') : undefined;
   return (href && resolve(href, baseUrl)) || baseUrl;
 }

@@ -219,6 +219,8 @@ function resolve(raw: string | null | undefined, base: string): string | null {
 }
 
 const TITLE_SEPARATOR_RE = /\s+(?:[|\-–—·»:]{1,2}|::)\s+/g;
+/** Separators at the end of a title; the lookbehind tries each run once (not once per character: quadratic). */
+const TRAILING_SEPARATORS_RE = /(?<![\s|\-–—·»:])[\s|\-–—·»:]+$/u;
 
 /**
  * Removes a site name from a title: "Story - BBC News" → "Story" when the site is called "BBC News".
@@ -231,7 +233,7 @@ function stripSiteName(title: string, siteName: string | null, loose: boolean): 
   const parts = t.split(TITLE_SEPARATOR_RE);
   if (parts.length < 2) return t;
   if (site) {
-    if (fold(parts[parts.length - 1]!) === site) return t.slice(0, t.lastIndexOf(parts[parts.length - 1]!)).replace(/[\s|\-–—·»:]+$/u, '');
+    if (fold(parts[parts.length - 1]!) === site) return t.slice(0, t.lastIndexOf(parts[parts.length - 1]!)).replace(TRAILING_SEPARATORS_RE, '');
     if (fold(parts[0]!) === site) return t.slice(parts[0]!.length).replace(/^[\s|\-–—·»:]+/u, '');
   }
   if (!loose) return t;
@@ -239,7 +241,7 @@ function stripSiteName(title: string, siteName: string | null, loose: boolean): 
     const tail = parts[parts.length - 1]!;
     const head = parts.slice(0, -1).join(' ');
     if (tail.split(/\s+/).length > 4 || head.split(/\s+/).length < 3) break;
-    t = t.slice(0, t.lastIndexOf(tail)).replace(/[\s|\-–—·»:]+$/u, '');
+    t = t.slice(0, t.lastIndexOf(tail)).replace(TRAILING_SEPARATORS_RE, '');
     parts.pop();
   }
   return t;

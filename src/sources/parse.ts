@@ -546,7 +546,7 @@ function mediaSummary(m: MediaNs.ItemOrFeed | undefined, base: string): string |
 /** The first `<img src>` that is a picture and not a tracking pixel, a feed-service beacon or an emoji. */
 function firstImageInHtml(html: string, base: string): string | null {
   if (!html.includes('<img') && !html.includes('<IMG')) return null;
-  for (const m of html.matchAll(/<img\b([^>]*)>/gi)) {
+  for (const m of html.matchAll(/<img\b([^<>]*)>/gi)) {
     const attrs = m[1]!;
     const src = /\ssrc\s*=\s*(?:"([^"]+)"|'([^']+)'|([^\s>"']+))/i.exec(` ${attrs}`);
     const value = src?.[1] ?? src?.[2] ?? src?.[3];

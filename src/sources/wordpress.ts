@@ -136,7 +136,7 @@ function siteHome(baseUrl: string): string | null {
 }
 
 function stripTags(html: string): string {
-  return decodeBasicEntities(html.replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ');
+  return decodeBasicEntities(html.replace(/<[^<>]*>/g, ' ')).replace(/\s+/g, ' ');
 }
 
 function text(v: string | null | undefined): string | null {
