@@ -5,6 +5,9 @@ import { runCli } from '../../src/cli.js';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.js';
 import { articlePage, rss } from '../e2e/helpers.js';
 
+/** A feed title (as the feed writes it: `Lula &amp; Xi discutem &lt;comércio&gt; …`) that quotes a word in angle brackets. */
+const TEXT_TITLE = 'Lula & Xi discutem <comércio> em reunião "bilateral"';
+
 const SAMPLE = fileURLToPath(new URL('../../examples/feed.xml', import.meta.url));
 
 async function run(args: string[], env: Record<string, string> = {}) {
@@ -33,6 +36,10 @@ beforeAll(async () => {
     contentType: 'text/html; charset=utf-8',
   });
   site.route('/quebrado', { status: 500, body: 'oops' });
+  site.route('/titulos/', () => ({
+    body: rss(site.origin, [{ id: 't1', title: TEXT_TITLE, section: 'Mundo', lead: 'Vêm coisas feias e perigosas por aí.', minute: 1 }]),
+    contentType: 'application/rss+xml',
+  }));
 });
 afterAll(() => site.close());
 
@@ -50,6 +57,17 @@ describe('manchete preview', () => {
     expect(first.whatsapp[0].kind).toBe('text');
     const all = JSON.stringify(first);
     for (const promo of ['Receba as notícias', 'Assine o 247', 'iBest', 'Relacionados']) expect(all).not.toContain(promo);
+  });
+
+  it('keeps angle-bracketed words of a title as text, escaped for Telegram, and a short deck as the lead', async () => {
+    const r = await run(['preview', site.urlFor('/titulos/'), '--json']);
+    expect(r.code).toBe(0);
+    const obj = JSON.parse(r.out[0]!) as { article: { title: string; lead: string }; telegram: { text: string }[]; whatsapp: { text: string }[] };
+    expect(obj.article.title).toBe(TEXT_TITLE);
+    expect(obj.article.lead).toBe('Vêm coisas feias e perigosas por aí.');
+    expect(obj.telegram[0]!.text).toContain('<b>Lula &amp; Xi discutem &lt;comércio&gt; em reunião &quot;bilateral&quot;</b>');
+    expect(obj.telegram[0]!.text).toContain('Vêm coisas feias e perigosas por aí.');
+    expect(obj.whatsapp[0]!.text).toContain('Lula & Xi discutem <comércio> em reunião "bilateral"');
   });
 
   it('--platform telegram leaves WhatsApp out', async () => {

@@ -116,6 +116,20 @@ describe('Telegram end to end', () => {
     expect(t.fake.sent).toHaveLength(4);
   });
 
+  it('a title that quotes <comércio> reaches the chat as text, escaped, with its short deck as the lead', async () => {
+    const t = await setup();
+    const title = 'Lula & Xi discutem <comércio> em reunião "bilateral"';
+    t.setStories([...t.stories(), { id: 'c1', title, section: 'Mundo', lead: 'Supostos sons de tiros foram ouvidos', minute: 10 }]);
+    await t.app.pipeline.pollFeed(t.feedUrl);
+    await t.fake.waitFor(() => t.fake.sent.length === 2, 15_000, 'two posts');
+    for (const m of t.fake.sentTo(CHANNEL)) {
+      // What the Bot API received: HTML with the brackets escaped; what the reader sees: the words.
+      expect(m.text ?? m.caption).toContain('<b>Lula &amp; Xi discutem &lt;comércio&gt; em reunião &quot;bilateral&quot;</b>');
+      expect(m.plain).toContain(title);
+      expect(m.plain).toContain('Supostos sons de tiros foram ouvidos');
+    }
+  });
+
   it('routes file: a destination takes only its sections, another only its feeds, with its own options', async () => {
     const t = await setup({
       env: { TELEGRAM_CHATS: '' },
