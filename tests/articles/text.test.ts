@@ -117,3 +117,18 @@ describe('inlineText', () => {
     expect(inlineText(undefined)).toBe('');
   });
 });
+
+describe('only real HTML tags are markup', () => {
+  it('keeps angle-bracketed words, hearts and comparisons of titles as text', () => {
+    expect(inlineText('Lula & Xi discutem <comércio> em reunião "bilateral"')).toBe('Lula & Xi discutem <comércio> em reunião "bilateral"');
+    expect(inlineText('Lula &amp; Xi discutem &lt;comércio&gt; em reunião')).toBe('Lula & Xi discutem <comércio> em reunião');
+    expect(inlineText('Eu <3 Recife')).toBe('Eu <3 Recife');
+    expect(inlineText('a < b > c')).toBe('a < b > c');
+    expect(inlineText('<Lula> e <b>Xi</b>')).toBe('<Lula> e Xi');
+  });
+
+  it('strips real tags, custom and namespaced elements, in titles and summaries', () => {
+    expect(inlineText('<em>Kim</em> &amp; <span class="x">Shoigu</span><o:p></o:p>')).toBe('Kim & Shoigu');
+    expect(htmlToText('<p>Um <amp-img src="a.jpg"></amp-img>lead <comércio> aqui</p><FONT color=red>fim</FONT>')).toBe('Um lead <comércio> aqui\n\nfim');
+  });
+});
