@@ -3,6 +3,7 @@ import { foldTopic } from './articles/fold.js';
 import type { App } from './main.js';
 import { PRIORITY, type DeliveryRow } from './delivery/outbox.js';
 import { readArticlePage } from './sources/page.js';
+import { SourceError } from './sources/types.js';
 import { htmlToPlain } from './render/telegram-html.js';
 import {
   PushPrepareError,
@@ -72,8 +73,11 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
       async prepare(url, { platform, locale }) {
         let article: Article | null;
         try {
-          article = await readArticlePage(url, { fetch: app.config.fetch, summaryMaxChars: app.config.summaryMaxChars });
+          // An editor's /push URL is chat input: hostile (trusted stays false).
+          article = await readArticlePage(url, { fetch: { ...app.config.fetch, trusted: false }, summaryMaxChars: app.config.summaryMaxChars });
         } catch (err) {
+          if (err instanceof SourceError && err.details.kind === 'blocked')
+            app.logger.warn({ event: 'fetch.blocked', url, reason: err.message }, err.message);
           throw new PushPrepareError(url, (err as Error).message);
         }
         if (!article) throw new PushPrepareError(url, locale === 'pt-BR' ? 'a página não tem título de matéria' : 'the page has no article title');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseAllowList } from './sources/guard.js';
 
 /**
  * Configuration: read from the environment once, validated, and handed to every module as a typed value.
@@ -122,6 +123,7 @@ export const DEFAULTS = {
   PAGE_MAX_BYTES: '5MB',
   USER_AGENT: 'Manchete/0.1 (+https://github.com/manchete; news to chat)',
   FETCH_PAGES: 'true',
+  FETCH_ALLOW_PRIVATE: '',
   SUMMARY_MAX_CHARS: '300',
   ITEM_HTML_MAX_BYTES: '256KB',
   TEMPLATES_DIR: 'templates',
@@ -167,6 +169,7 @@ const schema = z.object({
   PAGE_MAX_BYTES: size('PAGE_MAX_BYTES'),
   USER_AGENT: str,
   FETCH_PAGES: bool('FETCH_PAGES'),
+  FETCH_ALLOW_PRIVATE: str.transform(list),
   SUMMARY_MAX_CHARS: int('SUMMARY_MAX_CHARS', 60, 3000),
   ITEM_HTML_MAX_BYTES: size('ITEM_HTML_MAX_BYTES'),
   TEMPLATES_DIR: str,
@@ -216,7 +219,8 @@ export interface Config {
   pollIntervalMs: number;
   timeZone: string;
   backfill: number;
-  fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean };
+  /** `allowPrivate`: FETCH_ALLOW_PRIVATE's CIDRs, which URLs from feed content, pages, redirects and chat may still reach. */
+  fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; allowPrivate: string[] };
   summaryMaxChars: number;
   /** Longest summary/content HTML of one feed item read for text, in bytes (ITEM_HTML_MAX_BYTES). */
   itemHtmlMaxBytes: number;
@@ -284,6 +288,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const platform = m[1]!.toLowerCase().startsWith('t') ? 'telegram' : 'whatsapp';
     editors.push({ platform, id: m[2]! });
   }
+  try {
+    parseAllowList(e.FETCH_ALLOW_PRIVATE);
+  } catch (err) {
+    problems.push((err as Error).message);
+  }
   if (e.FEED_URLS.length === 0) problems.push('FEED_URLS is empty; give at least one feed URL or file, e.g. https://site/feed');
   if (e.TELEGRAM_WEBHOOK_URL && !/^https:\/\//.test(e.TELEGRAM_WEBHOOK_URL))
     problems.push(`TELEGRAM_WEBHOOK_URL="${e.TELEGRAM_WEBHOOK_URL}" must be an https URL, e.g. https://bot.example.com/telegram`);
@@ -302,6 +311,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pageMaxBytes: e.PAGE_MAX_BYTES,
       userAgent: e.USER_AGENT,
       fetchPages: e.FETCH_PAGES,
+      allowPrivate: e.FETCH_ALLOW_PRIVATE,
     },
     summaryMaxChars: e.SUMMARY_MAX_CHARS,
     itemHtmlMaxBytes: e.ITEM_HTML_MAX_BYTES,

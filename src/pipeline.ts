@@ -49,7 +49,8 @@ export interface PipelineOptions {
   itemHtmlMaxBytes?: number;
   editWindowMs: number;
   timeZone: string;
-  fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; fetch?: typeof fetch };
+  /** `allowPrivate`: FETCH_ALLOW_PRIVATE (what thin items' pages and redirects may reach). */
+  fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; allowPrivate?: readonly string[]; fetch?: typeof fetch };
   /** New work is in the outbox (the dispatcher's wake). */
   onQueued?: () => void;
   /** Every fresh article after recording (the console preview prints them). */
@@ -120,9 +121,12 @@ export class Pipeline {
     const started = this.clock();
     const settings = this.o.feedSettings.get(url);
     try {
+      // The configured URL is the operator's (trusted: it may be a file or a private address); a
+      // remembered permanent move came from a redirect, so it is polled as hostile input.
+      const pollUrl = row.final_url ?? url;
       const outcome = await fetchFeed(
-        { url: row.final_url ?? url, etag: row.etag, lastModified: row.last_modified },
-        { ...this.o.fetch, maxBytes: this.o.fetch.maxBytes },
+        { url: pollUrl, etag: row.etag, lastModified: row.last_modified },
+        { ...this.o.fetch, maxBytes: this.o.fetch.maxBytes, trusted: pollUrl === url },
       );
       if (outcome.status === 'not-modified') {
         const next = this.nextPoll(url, started, outcome.maxAgeS, null);
@@ -183,6 +187,8 @@ export class Pipeline {
       const wait = Math.min(MAX_BACKOFF_MS, this.intervalFor(url) * 2 ** Math.min(failures, 20));
       const next = new Date(started.getTime() + wait);
       const reason = err instanceof Error ? err.message : String(err);
+      if (err instanceof SourceError && err.details.kind === 'blocked')
+        logger.warn({ event: 'fetch.blocked', url: err.url, feed: url, reason }, reason);
       await feeds.update(url, { last_polled_at: started.toISOString(), next_poll_at: next.toISOString(), failures, last_error: reason });
       logger.warn(
         { event: 'feed.failed', feed: url, failures, retryInMs: wait, reason, kind: err instanceof SourceError ? err.details.kind : 'internal' },
@@ -207,9 +213,14 @@ export class Pipeline {
       while (k < thin.length) {
         const { a, i } = thin[k++]!;
         try {
-          const page = await fetchPage(a.url, { ...this.o.fetch, maxBytes: this.o.fetch.pageMaxBytes });
+          // The link is feed content: hostile (http(s) only, public addresses unless FETCH_ALLOW_PRIVATE).
+          const page = await fetchPage(a.url, { ...this.o.fetch, maxBytes: this.o.fetch.pageMaxBytes, trusted: false });
           out[i] = enrichArticle(a, extractPage(page.text, page.finalUrl, { summaryMaxChars: this.o.summaryMaxChars, boilerplate }));
         } catch (err) {
+          if (err instanceof SourceError && err.details.kind === 'blocked') {
+            this.o.logger.warn({ event: 'fetch.blocked', url: a.url, feed: a.feedUrl, reason: err.message }, `${err.message}; posting the item as the feed gave it`);
+            continue;
+          }
           this.o.logger.info({ event: 'page.failed', url: a.url, reason: (err as Error).message }, `could not read the page of a thin item; posting it as the feed gave it`);
         }
       }

@@ -28,7 +28,8 @@ export async function pushFromCli(config: Config, url: string, names: string[], 
     if (!d) throw new Error(`"${n}" is not a configured destination; configured: ${configured.map((x) => x.id).join(', ')}`);
     return d.id;
   });
-  const article = await readArticlePage(url, { fetch: config.fetch, summaryMaxChars: config.summaryMaxChars });
+  // `manchete push <url>` is the operator's command line: trusted like FEED_URLS (redirects are not).
+  const article = await readArticlePage(url, { fetch: { ...config.fetch, trusted: true }, summaryMaxChars: config.summaryMaxChars });
   if (!article) throw new Error(`${url} has no article title (og:title or <title>); nothing to push`);
   const store = await openStore(config.databaseUrl);
   try {

@@ -5,21 +5,41 @@
  * Local files (a path or a `file://` URL) go through the same limits, so `manchete preview ./feed.xml`
  * and the bundled example feed behave like any other feed.
  *
+ * Everything Manchete takes from outside comes through here: feed polls, article pages, images,
+ * redirects and editors' URLs. A URL is hostile unless the caller says the operator configured it
+ * (`trusted`): a hostile URL must be http(s) and every hop connects only to public addresses (or ones
+ * FETCH_ALLOW_PRIVATE allows), checked at connect time by guard.ts. An operator-configured URL may be a
+ * local file or a private address, but its redirects are hostile again: a redirect is the remote
+ * side's word, not the operator's.
+ *
  * It does not parse, retry or back off: that is the caller's policy. Every failure is a SourceError
  * with a kind to branch on and a message fit for an operator's log.
  */
 import { stat, readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
 import { decodeBody } from './decode.js';
+import { blockedRange, findBlocked, guardedDispatcher, parseAllowList, trustedDispatcher } from './guard.js';
 import { SourceError } from './types.js';
 import type { FeedState, FetchOutcome } from './types.js';
 
 /** How to fetch. Sizes and times come from configuration (FETCH_TIMEOUT, FEED_MAX_BYTES, PAGE_MAX_BYTES). */
 export interface FetchOptions {
-  /** The fetch implementation; the global one by default. Tests and proxies inject their own. */
+  /**
+   * The fetch implementation; undici's by default. Tests and proxies inject their own; it receives the
+   * guarding `dispatcher` in its init and should pass it on (IP-literal hosts are refused before it is called).
+   */
   fetch?: typeof fetch;
+  /**
+   * Whether the URL is operator-configured (FEED_URLS, the routes file, a command-line argument): then a
+   * local file or a private address is allowed for it, though not for its redirects. False (hostile) by default.
+   */
+  trusted?: boolean;
+  /** CIDRs a hostile URL may still reach (FETCH_ALLOW_PRIVATE): `127.0.0.1/32`, `10.1.2.0/24`. Empty by default. */
+  allowPrivate?: readonly string[];
   /** Budget for the whole exchange: every redirect hop, the headers and the body. */
   timeoutMs: number;
   /** Largest body accepted, after decompression. The download stops as soon as it is passed. */
@@ -46,8 +66,9 @@ const FEED_ACCEPT =
   'application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, ' +
   'application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5';
 const PAGE_ACCEPT = 'text/html, application/xhtml+xml;q=0.9, */*;q=0.5';
+const IMAGE_ACCEPT = 'image/avif, image/webp, image/png, image/jpeg, image/*;q=0.8';
 
-type Noun = 'feed' | 'page';
+type Noun = 'feed' | 'page' | 'image';
 
 interface Received {
   status: 'ok' | 'not-modified';
@@ -89,6 +110,22 @@ export async function fetchPage(url: string, opts: FetchOptions): Promise<Fetche
   return { finalUrl: got.finalUrl, text: decodeBody(got.bytes, contentType), contentType };
 }
 
+/** An image as {@link fetchImage} returns it: bytes within the limit, never more in memory. */
+export interface FetchedImage {
+  finalUrl: string;
+  bytes: Uint8Array;
+  contentType: string | null;
+}
+
+/**
+ * Fetch an image (WhatsApp uploads and link-preview thumbnails) under the same guard, timeout and
+ * streaming byte limit as pages; compressed bodies are counted after decompression, while streaming.
+ */
+export async function fetchImage(url: string, opts: FetchOptions): Promise<FetchedImage> {
+  const got = await receive(url, 'image', { ...opts, accept: opts.accept ?? IMAGE_ACCEPT }, null);
+  return { finalUrl: got.finalUrl, bytes: got.bytes, contentType: got.headers.get('content-type') };
+}
+
 /**
  * `max-age` of a Cache-Control header in seconds, or null when absent or when the response must not
  * be cached (`no-store`, `no-cache`): callers use it as a floor between polls.
@@ -127,7 +164,16 @@ export function localPath(source: string): string | null {
 
 async function receive(url: string, noun: Noun, opts: FetchOptions, state: FeedState | null): Promise<Received> {
   const path = localPath(url);
-  if (path !== null) return receiveFile(url, path, noun, opts, state);
+  if (path !== null) {
+    if (!opts.trusted) {
+      throw new SourceError(
+        `${noun} ${url} is a local file; only sources the operator configured (FEED_URLS, the routes file, the command line) may be read from disk`,
+        url,
+        { kind: 'blocked' },
+      );
+    }
+    return receiveFile(url, path, noun, opts, state);
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -185,7 +231,8 @@ async function receiveFile(
 }
 
 async function receiveHttp(url: string, noun: Noun, opts: FetchOptions, state: FeedState | null): Promise<Received> {
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.fetch ?? (undiciFetch as unknown as typeof fetch);
+  const allow = parseAllowList(opts.allowPrivate ?? []);
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -205,7 +252,12 @@ async function receiveHttp(url: string, noun: Noun, opts: FetchOptions, state: F
   let allPermanent = true;
   try {
     for (;;) {
-      const res = await doFetch(current, { method: 'GET', headers, redirect: 'manual', signal: controller.signal });
+      // Only the first hop of an operator-configured URL is trusted; every redirect is hostile input.
+      const hostile = hops > 0 || !opts.trusted;
+      if (hostile) refuseLiteral(current, url, noun, hops, allow);
+      const dispatcher: Dispatcher = hostile ? guardedDispatcher(allow) : trustedDispatcher();
+      const init = { method: 'GET', headers, redirect: 'manual', signal: controller.signal, dispatcher } as RequestInit;
+      const res = await doFetch(current, init);
       if (isRedirect(res.status)) {
         await discard(res);
         const location = res.headers.get('location');
@@ -263,6 +315,8 @@ async function receiveHttp(url: string, noun: Noun, opts: FetchOptions, state: F
       );
     }
     if (err instanceof SourceError) throw err;
+    const blocked = findBlocked(err);
+    if (blocked) throw blockedError(noun, current, url, hops, blocked.address, blocked.range);
     if (opts.signal?.aborted) {
       throw new SourceError(`fetching ${noun} ${current} was cancelled`, url, { kind: 'network', cause: err });
     }
@@ -274,6 +328,27 @@ async function receiveHttp(url: string, noun: Noun, opts: FetchOptions, state: F
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/**
+ * An IP-literal host is judged before anything is sent (an injected fetch, which may not use the
+ * guarding dispatcher, is never even called); host names are judged at connect time by the dispatcher.
+ */
+function refuseLiteral(current: string, original: string, noun: Noun, hops: number, allow: ReturnType<typeof parseAllowList>): void {
+  const host = new URL(current).hostname.replace(/^\[|\]$/g, '');
+  if (!isIP(host)) return;
+  const range = blockedRange(host, allow);
+  if (range) throw blockedError(noun, current, original, hops, host, range);
+}
+
+/** "page http://10.0.0.5/x resolves to a private address (10.0.0.5); allow it with FETCH_ALLOW_PRIVATE". */
+function blockedError(noun: Noun, current: string, original: string, hops: number, address: string, range: string): SourceError {
+  const via = hops > 0 ? ` (redirected from ${original})` : '';
+  return new SourceError(
+    `${noun} ${current}${via} resolves to a ${range} address (${address}); allow it with FETCH_ALLOW_PRIVATE if it is meant to be reached`,
+    original,
+    { kind: 'blocked' },
+  );
 }
 
 function isRedirect(status: number): boolean {

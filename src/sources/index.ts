@@ -5,7 +5,7 @@
  */
 export { decodeBody, detectCharset, charsetFromContentType, decodeWindows1252 } from './decode.js';
 export type { CharsetDecision, CharsetSource } from './decode.js';
-export { fetchFeed, fetchPage, parseMaxAge, localPath, formatBytes, MAX_REDIRECTS } from './fetch.js';
+export { fetchFeed, fetchPage, fetchImage, parseMaxAge, localPath, formatBytes, MAX_REDIRECTS } from './fetch.js';
 export type { FetchOptions, FetchedPage } from './fetch.js';
 export { parseFeed } from './parse.js';
 export { looksLikeHtml, findFeedLinks, decodeBasicEntities } from './discover.js';

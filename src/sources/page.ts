@@ -429,7 +429,8 @@ export function enrichArticle(article: Article, page: PageArticle): Article {
 /**
  * An article page read from the web for a push: fetched within PAGE_MAX_BYTES, extracted, and turned
  * into an Article. Null when the page has no article title (nothing worth pushing). Fetch failures
- * throw the fetcher's SourceError.
+ * throw the fetcher's SourceError. The URL is hostile (an editor's chat message) unless `fetch.trusted`
+ * says it came from the operator's command line.
  */
 export async function readArticlePage(
   url: string,

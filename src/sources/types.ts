@@ -69,7 +69,8 @@ export class SourceError extends Error {
       /** For an HTML page given as a feed: the feeds it advertises. */
       alternates?: string[];
       cause?: unknown;
-      kind?: 'http' | 'timeout' | 'too-large' | 'network' | 'not-a-feed' | 'parse' | 'file';
+      /** 'blocked': refused by the fetch guard (a local file or a private address from hostile input). */
+      kind?: 'http' | 'timeout' | 'too-large' | 'network' | 'not-a-feed' | 'parse' | 'file' | 'blocked';
     } = {},
   ) {
     super(message);

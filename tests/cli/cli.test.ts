@@ -13,7 +13,7 @@ const SAMPLE = fileURLToPath(new URL('../../examples/feed.xml', import.meta.url)
 async function run(args: string[], env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(args, { out: (s) => out.push(s), err: (s) => err.push(s), env: { FETCH_PAGES: 'false', ...env } });
+  const code = await runCli(args, { out: (s) => out.push(s), err: (s) => err.push(s), env: { FETCH_PAGES: 'false', FETCH_ALLOW_PRIVATE: '127.0.0.1/32', ...env } });
   return { code, out, err };
 }
 

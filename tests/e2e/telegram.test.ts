@@ -58,6 +58,7 @@ async function setup(opts: { env?: Record<string, string>; routes?: (origin: str
     EDITORS: `telegram:${EDITOR}`,
     HTTP_PORT: '0',
     FETCH_PAGES: 'false',
+    FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
     LOG_LEVEL: 'debug',
     ...opts.env,
   });

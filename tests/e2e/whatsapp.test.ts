@@ -53,6 +53,7 @@ async function setup() {
     EDITORS: `whatsapp:${EDITOR}`,
     HTTP_PORT: '0',
     FETCH_PAGES: 'false',
+    FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
     LOG_LEVEL: 'debug',
   });
   const sockets = fakeSocketFactory((s: FakeWhatsAppSocket) => {

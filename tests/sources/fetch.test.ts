@@ -16,7 +16,10 @@ const RSS = `<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>Jornal</title><link>https://jornal.example/</link>
 <item><title>Notícia um</title><link>https://jornal.example/1</link></item></channel></rss>`;
 
-const opts: FetchOptions = { timeoutMs: 2000, maxBytes: 64 * 1024, userAgent: 'Manchete-test/1' };
+// The fake servers live on 127.0.0.1: these URLs are fetched as hostile input that the allow-list lets through.
+const opts: FetchOptions = { timeoutMs: 2000, maxBytes: 64 * 1024, userAgent: 'Manchete-test/1', allowPrivate: ['127.0.0.1/32'] };
+/** Local files are only read for operator-configured sources. */
+const trusted: FetchOptions = { ...opts, trusted: true };
 const fresh = (url: string): FeedState => ({ url, etag: null, lastModified: null });
 
 /** Await a rejection and return it as a SourceError (failing the test otherwise). */
@@ -283,24 +286,24 @@ describe('fetchFeed on local files', () => {
   it('reads a path and reports not-modified when its mtime did not change', async () => {
     const file = join(dir, 'feed.xml');
     writeFileSync(file, RSS);
-    const first = await fetchFeed(fresh(file), opts);
+    const first = await fetchFeed(fresh(file), trusted);
     if (first.status !== 'ok') throw new Error('expected ok');
     expect(first.text).toContain('Jornal');
     expect(first.finalUrl).toBe(pathToFileURL(file).href);
-    const again = await fetchFeed({ url: file, etag: null, lastModified: first.lastModified }, opts);
+    const again = await fetchFeed({ url: file, etag: null, lastModified: first.lastModified }, trusted);
     expect(again.status).toBe('not-modified');
   });
 
   it('reads a file:// URL', async () => {
     const file = join(dir, 'url.xml');
     writeFileSync(file, RSS);
-    const out = await fetchFeed(fresh(pathToFileURL(file).href), opts);
+    const out = await fetchFeed(fresh(pathToFileURL(file).href), trusted);
     expect(out.status).toBe('ok');
   });
 
   it('says clearly when the file does not exist', async () => {
     const file = join(dir, 'missing.xml');
-    const err = await sourceError(fetchFeed(fresh(file), opts));
+    const err = await sourceError(fetchFeed(fresh(file), trusted));
     expect(err.details.kind).toBe('file');
     expect(err.message).toBe(`feed file ${file} does not exist; check the path`);
   });
@@ -308,10 +311,10 @@ describe('fetchFeed on local files', () => {
   it('refuses a directory and a file over the limit', async () => {
     const sub = join(dir, 'folder');
     mkdirSync(sub);
-    expect((await sourceError(fetchFeed(fresh(sub), opts))).details.kind).toBe('file');
+    expect((await sourceError(fetchFeed(fresh(sub), trusted))).details.kind).toBe('file');
     const big = join(dir, 'big.xml');
     writeFileSync(big, 'x'.repeat(2048));
-    const err = await sourceError(fetchFeed(fresh(big), { ...opts, maxBytes: 1024 }));
+    const err = await sourceError(fetchFeed(fresh(big), { ...trusted, maxBytes: 1024 }));
     expect(err.details.kind).toBe('too-large');
   });
 });

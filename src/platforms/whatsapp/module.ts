@@ -14,6 +14,9 @@ import { createWhatsAppSender } from './sender.js';
 import { makeBaileysSocketFactory, type SocketFactory } from './socket.js';
 import { useDatabaseAuthState } from './auth-store.js';
 import { wireCommands } from './incoming.js';
+import { IMAGE_CACHE_ENTRIES, IMAGE_CACHE_TTL_MS, onceByUrl } from './image-cache.js';
+import { fetchImage as fetchGuardedImage } from '../../sources/fetch.js';
+import { SourceError } from '../../sources/types.js';
 
 /**
  * Entry points the CLI loads lazily (so `manchete preview` never loads Baileys).
@@ -77,15 +80,17 @@ export async function createWhatsAppModule(
   let store: Awaited<ReturnType<typeof openStore>> | null = null;
   let connection: WhatsAppConnection | null = null;
   let unwire: (() => void) | null = null;
-  const fetchImage = io.fetchImage ?? (async (url: string): Promise<Uint8Array> => {
-    const res = await fetch(url, { signal: AbortSignal.timeout(config.fetch.timeoutMs), headers: { 'user-agent': config.fetch.userAgent } });
-    if (!res.ok) throw new Error(`image ${url} answered HTTP ${res.status}`);
-    const len = Number(res.headers.get('content-length') ?? 0);
-    if (len > config.fetch.pageMaxBytes) throw new Error(`image ${url} is larger than PAGE_MAX_BYTES`);
-    const buf = new Uint8Array(await res.arrayBuffer());
-    if (buf.byteLength > config.fetch.pageMaxBytes) throw new Error(`image ${url} is larger than PAGE_MAX_BYTES`);
-    return buf;
+  // Article images come from feed content: hostile URLs, through the guarded fetcher with its streaming
+  // byte limit (PAGE_MAX_BYTES, counted after decompression, so a gzip bomb is stopped while it inflates).
+  const download = io.fetchImage ?? (async (url: string): Promise<Uint8Array> => {
+    try {
+      return (await fetchGuardedImage(url, { ...config.fetch, maxBytes: config.fetch.pageMaxBytes, trusted: false })).bytes;
+    } catch (err) {
+      if (err instanceof SourceError && err.details.kind === 'blocked') log.warn({ event: 'fetch.blocked', url, reason: err.message }, err.message);
+      throw err;
+    }
   });
+  const fetchImage = onceByUrl(download, { entries: IMAGE_CACHE_ENTRIES, ttlMs: IMAGE_CACHE_TTL_MS });
 
   // The sender needs the connection, which needs the database: both are made in start(); until then
   // the dispatcher sees a sender that is not ready and leaves WhatsApp deliveries waiting.
