@@ -91,6 +91,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   renderer.preload();
   const store = await openStore(config.databaseUrl, {
     onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),
+    onPermissionsFixed: (message) => logger.warn({ event: 'database.permissions_fixed' }, message),
   });
   const outbox = new Outbox(store.db);
   const destinations = new DestinationRegistry(store.db);
