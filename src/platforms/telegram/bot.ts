@@ -13,7 +13,10 @@ import { RecentUpdateIds, toIncomingAction, toIncomingMessage, updateChatKey } f
  * Command wiring on Telegram: updates in (long polling or webhook), the router's replies out.
  *
  * - Long polling is the default; webhook mode sets the webhook with a secret and exposes a node:http
- *   handler the composition root mounts on its own server (next to /health).
+ *   handler the composition root mounts on its public listener (which then serves nothing else). The
+ *   handler answers as soon as the request is checked and handles the update afterwards, once per
+ *   `update_id`.
+ * - Forwarded messages never reach the router (updates.ts): their text is someone else's.
  * - Updates of one chat are handled one after the other (so `/start` is done before `/assinar`);
  *   different chats run in parallel within a batch.
  * - The router's plain-text replies are escaped for parse_mode HTML, split past 4096 characters, and
