@@ -131,6 +131,8 @@ export const DEFAULTS = {
   ROUTES_FILE: '',
   HTTP_PORT: '8080',
   HTTP_HOST: '127.0.0.1',
+  ADMIN_HOST: '127.0.0.1',
+  ADMIN_PORT: '8081',
   SHUTDOWN_GRACE: '10s',
   TELEGRAM_BOT_TOKEN: '',
   TELEGRAM_API_ROOT: 'https://api.telegram.org',
@@ -177,6 +179,8 @@ const schema = z.object({
   ROUTES_FILE: str,
   HTTP_PORT: int('HTTP_PORT', 0, 65535),
   HTTP_HOST: str,
+  ADMIN_HOST: str,
+  ADMIN_PORT: int('ADMIN_PORT', 0, 65535),
   SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE', '10s'),
   TELEGRAM_BOT_TOKEN: str.refine((v) => v === '' || /^\d+:[A-Za-z0-9_-]{20,}$/.test(v), {
     message: 'TELEGRAM_BOT_TOKEN does not look like a bot token; it is "<digits>:<35 characters>" as @BotFather gives it',
@@ -227,7 +231,10 @@ export interface Config {
   templatesDir: string;
   locale: 'pt-BR' | 'en';
   routesFile: string | null;
+  /** The listener Telegram's webhook reaches (HTTP_*); without a webhook it also serves /health and /metrics. */
   http: { port: number; host: string };
+  /** Where /health and /metrics go in webhook mode (ADMIN_*), so they never face the internet. */
+  admin: { port: number; host: string };
   shutdownGraceMs: number;
   maxAttempts: number;
   editWindowMs: number;
@@ -296,6 +303,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.FEED_URLS.length === 0) problems.push('FEED_URLS is empty; give at least one feed URL or file, e.g. https://site/feed');
   if (e.TELEGRAM_WEBHOOK_URL && !/^https:\/\//.test(e.TELEGRAM_WEBHOOK_URL))
     problems.push(`TELEGRAM_WEBHOOK_URL="${e.TELEGRAM_WEBHOOK_URL}" must be an https URL, e.g. https://bot.example.com/telegram`);
+  if (e.TELEGRAM_WEBHOOK_URL && e.ADMIN_PORT > 0 && e.ADMIN_PORT === e.HTTP_PORT)
+    problems.push(`ADMIN_PORT=${e.ADMIN_PORT} is HTTP_PORT too; in webhook mode /health and /metrics need their own port (default 8081), so give ADMIN_PORT another one`);
   if (problems.length) throw new ConfigError(problems);
   return {
     logLevel: e.LOG_LEVEL,
@@ -319,6 +328,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     locale: e.LOCALE,
     routesFile: e.ROUTES_FILE || null,
     http: { port: e.HTTP_PORT, host: e.HTTP_HOST },
+    admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     maxAttempts: e.MAX_ATTEMPTS,
     editWindowMs: e.EDIT_WINDOW,

@@ -14,6 +14,7 @@ import type { Destination, PlatformSender } from './delivery/types.js';
 import { Pacer } from './delivery/pacer.js';
 import { Pipeline, type RouteTarget } from './pipeline.js';
 import { startPollScheduler, type PollScheduler } from './scheduler.js';
+import { planListeners } from './http/listeners.js';
 import { startHttpServer, type Metric, type RouteHandler } from './http/server.js';
 import { previewText } from './preview.js';
 import type { Platform } from './render/types.js';
@@ -73,8 +74,10 @@ export interface App {
   /** The command router shared by every platform. */
   router: CommandRouter;
   print: (line: string) => void;
-  /** The HTTP server's base URL once listening. */
+  /** Base URL of the listener on HTTP_HOST:HTTP_PORT once listening (in webhook mode: the webhook's only). */
   httpUrl: string | null;
+  /** Base URL of the listener serving /health and /metrics: the same as `httpUrl` without a webhook. */
+  adminUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -91,6 +94,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   renderer.preload();
   const store = await openStore(config.databaseUrl, {
     onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),
+    onPermissionsFixed: (message) => logger.warn({ event: 'database.permissions_fixed' }, message),
   });
   const outbox = new Outbox(store.db);
   const destinations = new DestinationRegistry(store.db);
@@ -178,6 +182,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     router: undefined as unknown as CommandRouter,
     print,
     httpUrl: null,
+    adminUrl: null,
     stop: async () => undefined,
   };
   // Messages outside a command's answer (push progress) go through the outbox like everything else,
@@ -238,21 +243,34 @@ export async function startApp(deps: AppDeps): Promise<App> {
   });
   void scheduler.runNow();
 
-  let http: Awaited<ReturnType<typeof startHttpServer>> | null = null;
-  if (config.http.port > 0 || process.env.NODE_ENV === 'test') {
+  // Listeners: one (health, metrics) without a webhook; in webhook mode a public one for the webhook only
+  // and an admin one, on 127.0.0.1 by default, for health and metrics (see planListeners).
+  const listeners: Awaited<ReturnType<typeof startHttpServer>>[] = [];
+  const webhookHandlers = platforms.flatMap((p) => p.httpHandlers ?? []);
+  const plans = planListeners({
+    http: config.http,
+    admin: config.admin,
+    webhookMode: config.telegram.webhookUrl !== null && webhookHandlers.length > 0,
+    ephemeral: process.env.NODE_ENV === 'test',
+  });
+  for (const plan of plans) {
+    const setting = plan.name === 'admin' ? 'ADMIN_PORT' : 'HTTP_PORT';
     try {
-      http = await startHttpServer({
-        host: config.http.host,
-        port: config.http.port,
+      const server = await startHttpServer({
+        host: plan.host,
+        port: plan.port,
         logger,
-        handlers: platforms.flatMap((p) => p.httpHandlers ?? []),
-        health: () => health(app),
-        metrics: () => metrics(app),
+        handlers: plan.webhook ? webhookHandlers : [],
+        ...(plan.admin ? { admin: { health: () => health(app), metrics: () => metrics(app) } } : {}),
       });
-      app.httpUrl = http.url;
-      logger.info({ event: 'http.listening', url: http.url }, `health at ${http.url}/health, metrics at ${http.url}/metrics`);
+      listeners.push(server);
+      if (plan.name !== 'admin') app.httpUrl = server.url;
+      if (plan.admin) app.adminUrl = server.url;
+      const serves = plan.admin ? `health at ${server.url}/health, metrics at ${server.url}/metrics` : `the Telegram webhook at ${server.url}; health and metrics are on the admin listener`;
+      logger.info({ event: 'http.listening', listener: plan.name, url: server.url }, serves);
     } catch (err) {
-      logger.warn({ event: 'http.failed', err: (err as Error).message }, `could not listen on ${config.http.host}:${config.http.port} (${(err as Error).message}); health and metrics are off. Set HTTP_PORT to a free port, or 0 to turn them off.`);
+      const what = plan.name === 'public' ? 'the Telegram webhook is' : 'health and metrics are';
+      logger.warn({ event: 'http.failed', listener: plan.name, err: (err as Error).message }, `could not listen on ${plan.host}:${plan.port} (${(err as Error).message}); ${what} off. Set ${setting} to a free port, or 0 to turn it off.`);
     }
   }
 
@@ -265,7 +283,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
       for (const p of platforms) await p.stop().catch((err: unknown) => logger.warn({ err, platform: p.platform }, 'platform stop failed'));
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);
       if (unfinished) logger.warn({ event: 'app.unfinished', unfinished }, `${unfinished} sends still in flight after ${config.shutdownGraceMs / 1000} s; they resume at the next start`);
-      await http?.close();
+      for (const l of listeners) await l.close();
       await store.close();
       logger.info({ event: 'app.stopped' }, 'stopped');
     })());

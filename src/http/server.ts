@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
 
 /**
- * The operator's HTTP surface: `/health` (JSON, 200 while the process can do its job, 503 otherwise),
- * `/metrics` (Prometheus text), and mounted handlers such as the Telegram webhook.
+ * The HTTP listeners. Each serves its mounted handlers (such as the Telegram webhook) and, when it is the
+ * admin listener, the operator's routes: `/health` (JSON, 200 while the process can do its job, 503
+ * otherwise) and `/metrics` (Prometheus text). A listener without `admin` answers 404 for those, so the
+ * public one in webhook mode shows nothing about feeds or errors. Which listener gets what is decided by
+ * `planListeners` (listeners.ts).
  */
 
 export interface HealthReport {
@@ -22,12 +25,18 @@ export interface Metric {
   values: { labels?: Record<string, string>; value: number }[];
 }
 
+/** The operator's routes, served on the admin listener only. */
+export interface AdminRoutes {
+  health: () => Promise<HealthReport>;
+  metrics: () => Promise<Metric[]>;
+}
+
 export interface HttpServerOptions {
   host: string;
   port: number;
   logger: Logger;
-  health: () => Promise<HealthReport>;
-  metrics: () => Promise<Metric[]>;
+  /** Serve /health and /metrics here; absent on the public listener in webhook mode. */
+  admin?: AdminRoutes;
   handlers?: RouteHandler[];
 }
 
@@ -51,21 +60,22 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<{ server
       try {
         for (const h of handlers) if (await h(req, res)) return;
         const path = (req.url ?? '/').split('?')[0];
-        if (req.method === 'GET' && (path === '/health' || path === '/healthz')) {
-          const report = await opts.health();
+        const admin = opts.admin;
+        if (admin && req.method === 'GET' && (path === '/health' || path === '/healthz')) {
+          const report = await admin.health();
           res.writeHead(report.ok ? 200 : 503, { 'content-type': 'application/json' });
           res.end(JSON.stringify(report, null, 2));
           return;
         }
-        if (req.method === 'GET' && path === '/metrics') {
+        if (admin && req.method === 'GET' && path === '/metrics') {
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-          res.end(formatMetrics(await opts.metrics()));
+          res.end(formatMetrics(await admin.metrics()));
           return;
         }
         res.writeHead(404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'not found', see: ['/health', '/metrics'] }));
+        res.end(JSON.stringify(admin ? { error: 'not found', see: ['/health', '/metrics'] } : { error: 'not found' }));
       } catch (err) {
-        opts.logger.error({ event: 'http.error', err, path: req.url }, 'HTTP handler failed');
+        opts.logger.error({ event: 'http.error', err, path: (req.url ?? '/').split('?')[0] }, 'HTTP handler failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: 'internal error' }));
       }

@@ -1,7 +1,7 @@
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
 import type { Pool } from 'pg';
 import Sqlite from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Database } from './schema.js';
 import { migrations, type DialectKind } from './migrations/index.js';
@@ -28,6 +28,11 @@ export interface OpenStoreOptions {
   maxConnections?: number;
   /** How long to wait for PostgreSQL to accept a connection before failing (default 10 s). */
   connectTimeoutMs?: number;
+  /**
+   * Called when an existing SQLite file (or its `-wal`/`-shm`) was readable by others and was made 0600.
+   * The message names the file and the old mode; it is for a log line.
+   */
+  onPermissionsFixed?: (message: string) => void;
 }
 
 /**
@@ -120,7 +125,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   let dialect: DialectKind;
   if (url.startsWith('sqlite:')) {
     const file = url.slice('sqlite:'.length) || ':memory:';
-    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    if (file !== ':memory:') prepareSqliteFile(resolve(file), options.onPermissionsFixed);
     const sqlite = new Sqlite(file);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
@@ -142,6 +147,36 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     throw err;
   }
   return { db, dialect, close: () => db.destroy() };
+}
+
+/**
+ * The SQLite file holds the WhatsApp session keys, so only the owner may read it: a folder we create is
+ * 0700, and a new database file is created empty with mode 0600 *before* SQLite opens it. SQLite gives its
+ * `-wal` and `-shm` files the database file's mode, so they are 0600 too, whatever the umask. An existing
+ * file (or `-wal`/`-shm`) that group or others can read is made 0600 and reported. An existing folder is
+ * left as it is: it may be the operator's (DATABASE_URL=sqlite:./manchete.db would name the working folder).
+ */
+function prepareSqliteFile(path: string, onFixed?: (message: string) => void): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) {
+    // 'wx' fails if another process created it meanwhile; that one then gets the check below.
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(f).mode & 0o777;
+    } catch {
+      continue; // no -wal/-shm yet
+    }
+    if ((mode & 0o077) === 0) continue;
+    chmodSync(f, mode & 0o700);
+    onFixed?.(`${f} was readable by others (mode ${mode.toString(8).padStart(4, '0')}); it is now ${(mode & 0o700).toString(8).padStart(4, '0')}, because it holds the WhatsApp session keys`);
+  }
 }
 
 /** A pg pool whose first connection has succeeded; connection failures become `StoreConnectError`. */

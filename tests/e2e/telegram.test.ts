@@ -276,20 +276,77 @@ destinations:
     expect(audit.some((a) => a.actor === `telegram:${READER}` && a.action === 'push' && a.outcome === 'refused')).toBe(true);
   });
 
-  it('webhook mode: the bot registers its webhook and answers updates posted to the health server', async () => {
-    const t = await setup({ env: { TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram-hook', TELEGRAM_WEBHOOK_SECRET: 'segredo_de_teste_123' } });
+  const WEBHOOK_ENV = { TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram-hook', TELEGRAM_WEBHOOK_SECRET: 'segredo_de_teste_123', ADMIN_PORT: '0' };
+  const command = (updateId: number, chatId: number, text: string, extra: object = {}) => ({
+    update_id: updateId,
+    message: { message_id: updateId, date: 1, chat: { id: chatId, type: 'private' }, from: { id: chatId, is_bot: false, first_name: 'L', language_code: 'pt-br' }, text, entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }], ...extra },
+  });
+  const postTo = (base: string | null, update: object, secret = 'segredo_de_teste_123') =>
+    fetch(`${base}/telegram-hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify(update) });
+
+  it('webhook mode: the public listener carries the webhook only; health and metrics are on the admin listener on 127.0.0.1', async () => {
+    const t = await setup({ env: WEBHOOK_ENV });
     expect(t.fake.webhook).toMatchObject({ url: 'https://bot.example.com/telegram-hook', secretToken: 'segredo_de_teste_123' });
-    const update = { update_id: 1, message: { message_id: 1, date: 1, chat: { id: READER, type: 'private' }, from: { id: READER, is_bot: false, first_name: 'L', language_code: 'pt-br' }, text: '/ajuda', entities: [{ type: 'bot_command', offset: 0, length: 6 }] } };
-    const post = (secret: string) =>
-      fetch(`${t.app.httpUrl}/telegram-hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': secret }, body: JSON.stringify(update) });
-    expect((await post('errado')).status).toBe(401);
+    expect(t.app.httpUrl).not.toBeNull();
+    expect(t.app.adminUrl).not.toBeNull();
+    expect(new URL(t.app.adminUrl!).hostname).toBe('127.0.0.1');
+    expect(t.app.adminUrl).not.toBe(t.app.httpUrl);
+    const update = command(1, READER, '/ajuda');
+    expect((await postTo(t.app.httpUrl, update, 'errado')).status).toBe(401);
     expect(t.fake.sentTo(READER)).toHaveLength(0);
-    expect((await post('segredo_de_teste_123')).status).toBe(200);
+    expect((await postTo(t.app.httpUrl, update)).status).toBe(200);
     await t.fake.waitFor(() => t.fake.sentTo(READER).length === 1, 5_000, 'the /ajuda reply');
-    const health = (await (await fetch(`${t.app.httpUrl}/health`)).json()) as { ok: boolean; platforms: Record<string, string> };
+
+    // Public: nothing about feeds or errors, whatever the path spelling.
+    for (const path of ['/health', '/healthz', '/metrics', '/metrics?x=1']) {
+      const res = await fetch(`${t.app.httpUrl}${path}`);
+      expect(res.status, path).toBe(404);
+      const body = await res.text();
+      expect(body, path).not.toContain('feed');
+      expect(body, path).not.toContain('/health');
+    }
+    // Admin: the full reports.
+    const healthRes = await fetch(`${t.app.adminUrl}/health`);
+    expect(healthRes.status).toBe(200);
+    const health = (await healthRes.json()) as { ok: boolean; platforms: Record<string, string> };
     expect(health).toMatchObject({ ok: true, platforms: { telegram: 'webhook' } });
-    const metrics = await (await fetch(`${t.app.httpUrl}/metrics`)).text();
-    expect(metrics).toContain('manchete_platform_up{platform="telegram",state="webhook"} 1');
+    const metricsRes = await fetch(`${t.app.adminUrl}/metrics`);
+    expect(metricsRes.status).toBe(200);
+    expect(await metricsRes.text()).toContain('manchete_platform_up{platform="telegram",state="webhook"} 1');
+    // The admin listener does not take the webhook.
+    expect((await postTo(t.app.adminUrl, command(2, READER, '/ajuda'))).status).toBe(404);
+    expect(t.mem.lines.some((l) => l.includes('"event":"http.listening"') && l.includes('"listener":"admin"'))).toBe(true);
+  });
+
+  it('without a webhook there is one listener, serving health and metrics', async () => {
+    const t = await setup();
+    expect(t.app.adminUrl).toBe(t.app.httpUrl);
+    expect((await fetch(`${t.app.httpUrl}/health`)).status).toBe(200);
+    expect((await fetch(`${t.app.httpUrl}/metrics`)).status).toBe(200);
+    expect((await fetch(`${t.app.httpUrl}/telegram-hook`, { method: 'POST', body: '{}' })).status).toBe(404);
+  });
+
+  it('webhook mode: a forwarded /push from an editor is not run; a redelivered update is handled once', async () => {
+    const t = await setup({ env: WEBHOOK_ENV });
+    const pushes = async () => (await t.app.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'push').execute()).length;
+    const origin = { type: 'user', date: 1, sender_user: { id: READER, is_bot: false, first_name: 'Leitor' } };
+    // The editor forwards a reader's /push (new and legacy forward fields): no reply, no push.
+    expect((await postTo(t.app.httpUrl, command(10, EDITOR, '/push https://example.com/x', { forward_origin: origin }))).status).toBe(200);
+    expect((await postTo(t.app.httpUrl, command(11, EDITOR, '/push https://example.com/y', { forward_from: origin.sender_user, forward_date: 1 }))).status).toBe(200);
+    // An ordinary command after them, in the same chat: once it is answered, the forwards were handled before it.
+    expect((await postTo(t.app.httpUrl, command(12, EDITOR, '/ajuda'))).status).toBe(200);
+    await t.fake.waitFor(() => t.fake.sentTo(EDITOR).length >= 1, 5_000, 'the /ajuda reply');
+    // Telegram redelivers update 12 (it thought the answer was late): answered, not handled again. Update
+    // 13 comes after it in the same chat, so once 13 is answered the redelivery would have been too.
+    expect((await postTo(t.app.httpUrl, command(12, EDITOR, '/ajuda'))).status).toBe(200);
+    const helpText = t.fake.sentTo(EDITOR)[0]!.plain;
+    expect((await postTo(t.app.httpUrl, command(13, EDITOR, '/start'))).status).toBe(200);
+    await t.fake.waitFor(() => t.fake.sentTo(EDITOR).some((m) => m.plain !== helpText), 5_000, 'the reply to update 13 (/start)');
+    await t.app.dispatcher.idle();
+    expect(t.fake.sentTo(EDITOR)).toHaveLength(2);
+    expect(t.fake.sentTo(EDITOR).every((m) => m.reply_markup === undefined)).toBe(true);
+    expect(await pushes()).toBe(0);
+    expect(t.fake.sentTo(CHANNEL).filter((m) => m.plain.includes('example.com'))).toHaveLength(0);
   });
 
   it('Telegram unreachable at start: sign-in is retried and the queued articles go out afterwards', async () => {

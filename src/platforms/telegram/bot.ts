@@ -7,13 +7,16 @@ import { PlatformSendError } from '../../delivery/types.js';
 import type { Logger } from '../../log.js';
 import { TelegramTimeoutError, classifyTelegramError, scrubToken, telegramStatus } from './errors.js';
 import { escapeTelegramHtml, splitPlain } from './plain.js';
-import { toIncomingAction, toIncomingMessage, updateChatKey } from './updates.js';
+import { RecentUpdateIds, toIncomingAction, toIncomingMessage, updateChatKey } from './updates.js';
 
 /**
  * Command wiring on Telegram: updates in (long polling or webhook), the router's replies out.
  *
  * - Long polling is the default; webhook mode sets the webhook with a secret and exposes a node:http
- *   handler the composition root mounts on its own server (next to /health).
+ *   handler the composition root mounts on its public listener (which then serves nothing else). The
+ *   handler answers as soon as the request is checked and handles the update afterwards, once per
+ *   `update_id`.
+ * - Forwarded messages never reach the router (updates.ts): their text is someone else's.
  * - Updates of one chat are handled one after the other (so `/start` is done before `/assinar`);
  *   different chats run in parallel within a batch.
  * - The router's plain-text replies are escaped for parse_mode HTML, split past 4096 characters, and
@@ -47,6 +50,8 @@ export interface TelegramBotOptions {
   removeButtonsAfterPress?: boolean;
   /** Clock for `receivedAt`. */
   now?: () => Date;
+  /** How many recent webhook update ids are remembered to drop redeliveries. Default 10 000. */
+  recentUpdates?: number;
   /** Reuse a Telegraf instance (e.g. the one the sender uses); default: a new one on `apiRoot`. */
   telegraf?: Telegraf;
 }
@@ -69,8 +74,10 @@ export interface TelegramBot {
   /**
    * node:http handler for webhook mode: returns false when the request is not for the webhook path (or
    * the bot is not in webhook mode) so the caller can route it elsewhere; otherwise answers it:
-   * 401 for a wrong X-Telegram-Bot-Api-Secret-Token, 405 for non-POST, 413/400 for bad bodies, 200
-   * after the update was handled.
+   * 401 for a wrong X-Telegram-Bot-Api-Secret-Token, 405 for non-POST, 413 for a body over 1 MB, 400 for
+   * a body that is not an update, and 200 at once for a good one: the update is handled after the answer
+   * (Telegram redelivers to a webhook that answers slowly), and one whose `update_id` was seen lately is
+   * answered 200 and not handled again.
    */
   webhookHandler(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean>;
   /** setMyCommands per locale: `en` is the default menu, others by language code (`pt-BR` → `pt`). */
@@ -139,6 +146,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   let webhook: { path: string; secret: Buffer } | null = null;
   let offset = 0;
   const chains = new Map<string, Promise<void>>();
+  const seen = new RecentUpdateIds(opts.recentUpdates);
 
   /** One Bot API call with a deadline (and the stop signal), failures classified and scrubbed. */
   async function call<M extends Parameters<typeof client.callApi>[0]>(
@@ -404,10 +412,18 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
       }
       const chunks: Buffer[] = [];
       let size = 0;
+      const declared = Number(req.headers['content-length']);
+      if (Number.isFinite(declared) && declared > MAX_WEBHOOK_BODY) {
+        res.writeHead(413, { connection: 'close' }).end();
+        req.resume();
+        return true;
+      }
       for await (const chunk of req) {
         size += (chunk as Buffer).length;
         if (size > MAX_WEBHOOK_BODY) {
-          res.writeHead(413).end();
+          // Stop reading: the rest of the body is never buffered.
+          res.writeHead(413, { connection: 'close' }).end();
+          req.destroy();
           return true;
         }
         chunks.push(chunk as Buffer);
@@ -421,8 +437,16 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
         res.writeHead(400).end();
         return true;
       }
-      await handleUpdate(update);
+      // Answer first, handle after: Telegram waits for the answer and redelivers when it is slow.
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      if (!seen.add(update.update_id)) {
+        logger.debug({ event: 'telegram.update_duplicate', updateId: update.update_id }, 'webhook update seen already; not handled again');
+        return true;
+      }
+      // handleUpdate does not reject (route logs its errors); the catch is the last guard for the process.
+      handleUpdate(update).catch((err: unknown) => {
+        logger.error({ event: 'telegram.update_failed', updateId: update.update_id, reason: scrubToken(err instanceof Error ? err.message : String(err), token) }, 'a Telegram webhook update could not be handled');
+      });
       return true;
     },
 

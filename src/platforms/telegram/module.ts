@@ -13,7 +13,7 @@ import { createTelegramSender } from './sender.js';
 
 /**
  * Telegram as the app sees it: the sender and pacing for the dispatcher, the configured destinations,
- * and the bot that carries commands (long polling, or a webhook on the app's HTTP server).
+ * and the bot that carries commands (long polling, or a webhook on the app's public HTTP listener).
  */
 export function createTelegramModule(config: Config, logger: Logger, routeDestinations: RouteDestination[]): PlatformModule {
   const configured = config.telegram.token;

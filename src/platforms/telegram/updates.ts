@@ -28,8 +28,21 @@ export function addressing(text: string, chatType: IncomingMessage['chatType'], 
 const USER_CONTENT = ['text', 'caption', 'sticker', 'photo', 'document', 'voice', 'video', 'video_note', 'animation', 'audio', 'location', 'contact'];
 
 /**
+ * Whether a message was forwarded (Bot API 7's `forward_origin`, or the older `forward_from`,
+ * `forward_from_chat`, `forward_sender_name`, `forward_date`), or is a channel post Telegram copied into
+ * the linked discussion group (`is_automatic_forward`). Its text was written by someone else, so it is
+ * never run as a command: an editor forwarding a reader's `/push …` must not push it.
+ */
+export function isForwarded(msg: object): boolean {
+  return ['forward_origin', 'forward_from', 'forward_from_chat', 'forward_sender_name', 'forward_date', 'is_automatic_forward'].some(
+    (k) => k in msg && (msg as Record<string, unknown>)[k] != null && (msg as Record<string, unknown>)[k] !== false,
+  );
+}
+
+/**
  * An IncomingMessage for the router, or null when the update is not for it: channel posts, edits,
- * service messages, messages from other bots, and group messages not addressed to this bot.
+ * service messages, messages from other bots, forwarded messages, and group messages not addressed to
+ * this bot.
  * In private chats a sticker or photo without caption arrives with empty text (the router points to /help).
  */
 export function toIncomingMessage(update: Update, botUsername: string, receivedAt: Date): IncomingMessage | null {
@@ -40,6 +53,7 @@ export function toIncomingMessage(update: Update, botUsername: string, receivedA
   // Channel posts arrive as `channel_post`, never as `message`, so they are already out.
   const chatType: IncomingMessage['chatType'] = msg.chat.type === 'private' ? 'private' : 'group';
   if (!USER_CONTENT.some((k) => k in msg)) return null;
+  if (isForwarded(msg)) return null;
   const raw = 'text' in msg && typeof msg.text === 'string' ? msg.text : chatType === 'private' && 'caption' in msg && typeof msg.caption === 'string' ? msg.caption : '';
   const { addressed, text } = addressing(raw, chatType, botUsername);
   if (!addressed) return null;
@@ -84,4 +98,30 @@ export function updateChatKey(update: Update): string {
     return m ? String(m.chat.id) : `user:${update.callback_query.from.id}`;
   }
   return 'other';
+}
+
+/**
+ * The update ids seen lately, at most `capacity` of them (the oldest forgotten first), so an update
+ * Telegram delivers again (it redelivers when the webhook answered late or not at all) is handled once.
+ * Memory stays bounded whatever the sender does; an id older than the window would be handled again,
+ * which Telegram does not do (it gives up on an update after a day and ids only grow).
+ */
+export class RecentUpdateIds {
+  private readonly ids = new Set<number>();
+  constructor(private readonly capacity = 10_000) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new Error(`RecentUpdateIds capacity ${capacity} must be a positive integer`);
+  }
+
+  /** Records `id`; false when it was already among the recent ones (a redelivery). */
+  add(id: number): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    // A Set iterates in insertion order, so its first element is the oldest.
+    if (this.ids.size > this.capacity) this.ids.delete(this.ids.values().next().value as number);
+    return true;
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
 }

@@ -5,6 +5,7 @@ import type { IncomingAction, IncomingMessage, Reply } from '../../../src/comman
 import { createTelegramBot, type TelegramBot } from '../../../src/platforms/telegram/bot.js';
 import { TG_ERRORS, startFakeTelegram, type FakeTelegram } from '../../fakes/telegram-api.js';
 import { TOKEN, memoryLogger } from './helpers.js';
+import { until } from '../../e2e/helpers.js';
 
 type Router = {
   messages: IncomingMessage[];
@@ -220,6 +221,8 @@ describe('Telegram bot wiring over a webhook', () => {
     expect(fake.webhook).toMatchObject({ url: `${base}/tg/hook`, secretToken: 'segredo_123', allowedUpdates: ['message', 'callback_query'] });
 
     expect((await fake.deliverWebhook(update('/start'))).status).toBe(200);
+    // Handled after the answer: wait for the reply.
+    await fake.waitFor(() => fake.sent.length === 1, 5_000, 'the reply');
     expect(r.messages.map((m) => m.text)).toEqual(['/start']);
     expect(fake.sent.map((s) => s.plain)).toEqual(['eco: /start']);
 
@@ -236,6 +239,76 @@ describe('Telegram bot wiring over a webhook', () => {
     expect((await fetch(`${base}/tg/hook`, { method: 'POST', headers, body: '{nope' })).status).toBe(400);
     expect((await fetch(`${base}/tg/hook`, { method: 'POST', headers, body: '{"no_update_id":1}' })).status).toBe(400);
     expect(r.messages).toHaveLength(0);
+  });
+
+  test('answers 200 before a slow handler finishes; the update is handled after the answer', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let handled = false;
+    const slow = router(async (m) => {
+      await gate;
+      handled = true;
+      return [{ text: `eco: ${m.text}` }];
+    });
+    bot = createTelegramBot({ token: TOKEN, apiRoot: fake.apiRoot, logger: memoryLogger().logger, onMessage: slow.onMessage, onAction: slow.onAction });
+    await bot.start({ mode: 'webhook', url: `${base}/tg/hook`, secret: 'segredo_123' });
+    const answer = await fake.deliverWebhook(update('/devagar'));
+    // The HTTP answer arrived while the router is still held at the gate.
+    expect(answer.status).toBe(200);
+    await until(() => slow.messages.length === 1, 5_000, 'the update reaching the router');
+    expect(handled).toBe(false);
+    expect(fake.sent).toHaveLength(0);
+    release();
+    await fake.waitFor(() => fake.sent.length === 1, 5_000, 'the reply after the gate');
+    expect(handled).toBe(true);
+  });
+
+  test('a redelivered update (same update_id) is answered 200 and handled once', async () => {
+    await bot.start({ mode: 'webhook', url: `${base}/tg/hook`, secret: 'segredo_123' });
+    const first = { ...update('/start'), update_id: 500 };
+    expect((await fake.deliverWebhook(first)).status).toBe(200);
+    expect((await fake.deliverWebhook(first)).status).toBe(200);
+    expect((await fake.deliverWebhook({ ...update('/outro'), update_id: 501 })).status).toBe(200);
+    await fake.waitFor(() => fake.sent.length === 2, 5_000, 'two replies');
+    await bot.stop(); // waits for anything still being handled
+    expect(r.messages.map((m) => m.text)).toEqual(['/start', '/outro']);
+    expect(fake.sent.map((s) => s.plain)).toEqual(['eco: /start', 'eco: /outro']);
+  });
+
+  test('a handler that throws is logged; the webhook goes on answering', async () => {
+    const log = memoryLogger();
+    let calls = 0;
+    const failing = router((m) => {
+      calls += 1;
+      if (m.text === '/quebra') throw new Error('router broke');
+      return [{ text: `eco: ${m.text}` }];
+    });
+    bot = createTelegramBot({ token: TOKEN, apiRoot: fake.apiRoot, logger: log.logger, onMessage: failing.onMessage, onAction: failing.onAction });
+    await bot.start({ mode: 'webhook', url: `${base}/tg/hook`, secret: 'segredo_123' });
+    expect((await fake.deliverWebhook(update('/quebra'))).status).toBe(200);
+    expect((await fake.deliverWebhook(update('/depois'))).status).toBe(200);
+    await fake.waitFor(() => fake.sent.length === 1, 5_000, 'the reply to the second');
+    expect(calls).toBe(2);
+    expect(log.lines.join('\n')).toContain('router broke');
+  });
+
+  test('a body over 1 MB is refused with 413 and never handled', async () => {
+    await bot.start({ mode: 'webhook', url: `${base}/tg/hook`, secret: 'segredo_123' });
+    const headers = { 'x-telegram-bot-api-secret-token': 'segredo_123', 'content-type': 'application/json' };
+    const big = JSON.stringify({ ...update('/grande'), update_id: 9, padding: 'x'.repeat(1024 * 1024 + 10) });
+    expect((await fetch(`${base}/tg/hook`, { method: 'POST', headers, body: big })).status).toBe(413);
+    // Without a content-length (chunked), the limit is counted while reading.
+    const chunked = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 20; i++) c.enqueue(new TextEncoder().encode('x'.repeat(64 * 1024)));
+        c.close();
+      },
+    });
+    const res = await fetch(`${base}/tg/hook`, { method: 'POST', headers, body: chunked, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(413);
+    expect((await fake.deliverWebhook(update('/pequeno'))).status).toBe(200);
+    await fake.waitFor(() => fake.sent.length === 1, 5_000, 'the small one handled');
+    expect(r.messages.map((m) => m.text)).toEqual(['/pequeno']);
   });
 
   test('a secret Telegram would refuse is reported before anything is set', async () => {

@@ -2,7 +2,7 @@ import type { Update } from 'telegraf/types';
 import { describe, expect, test } from 'vitest';
 import { TelegramChatsError, parseTelegramChats } from '../../../src/platforms/telegram/destinations.js';
 import { escapeTelegramHtml, splitPlain, truncateUtf16 } from '../../../src/platforms/telegram/plain.js';
-import { addressing, toIncomingAction, toIncomingMessage } from '../../../src/platforms/telegram/updates.js';
+import { RecentUpdateIds, addressing, isForwarded, toIncomingAction, toIncomingMessage } from '../../../src/platforms/telegram/updates.js';
 import { parseTelegramHtml } from '../../fakes/telegram-api.js';
 
 describe('parseTelegramChats', () => {
@@ -114,6 +114,41 @@ describe('updates → router shapes', () => {
     expect(toIncomingMessage(post, 'manchete_bot', at)).toBeNull();
     const joined = { update_id: 4, message: { message_id: 7, date: 0, chat: group, from: { id: 9, is_bot: false, first_name: 'A' }, new_chat_members: [] } } as unknown as Update;
     expect(toIncomingMessage(joined, 'manchete_bot', at)).toBeNull();
+  });
+
+  test('a forwarded message is never a command, whichever forward field marks it', () => {
+    const chat = { id: 9, type: 'private', first_name: 'Ana' };
+    const forwarded = (extra: object) =>
+      ({ update_id: 8, message: { message_id: 5, date: 0, chat, from: { id: 9, is_bot: false, first_name: 'Ana' }, text: '/push https://x', ...extra } }) as unknown as Update;
+    const marks = [
+      { forward_origin: { type: 'user', date: 1, sender_user: { id: 5, is_bot: false, first_name: 'R' } } },
+      { forward_origin: { type: 'hidden_user', date: 1, sender_user_name: 'R' } },
+      { forward_from: { id: 5, is_bot: false, first_name: 'R' } },
+      { forward_from_chat: { id: -100, type: 'channel', title: 'C' } },
+      { forward_sender_name: 'R' },
+      { forward_date: 1 },
+      { is_automatic_forward: true },
+    ];
+    for (const m of marks) {
+      expect(isForwarded((forwarded(m) as unknown as { message: object }).message), JSON.stringify(m)).toBe(true);
+      expect(toIncomingMessage(forwarded(m), 'manchete_bot', at), JSON.stringify(m)).toBeNull();
+    }
+    expect(toIncomingMessage(forwarded({}), 'manchete_bot', at)?.text).toBe('/push https://x');
+    expect(toIncomingMessage(forwarded({ is_automatic_forward: false }), 'manchete_bot', at)?.text).toBe('/push https://x');
+  });
+
+  test('recent update ids: a repeat is refused, and only the newest `capacity` ids are kept', () => {
+    const recent = new RecentUpdateIds(3);
+    expect([1, 2, 3].map((id) => recent.add(id))).toEqual([true, true, true]);
+    expect(recent.add(2)).toBe(false);
+    expect(recent.add(4)).toBe(true);
+    expect(recent.size).toBe(3);
+    // 1 was the oldest and is forgotten; 2, 3, 4 are still known.
+    expect([2, 3, 4].map((id) => recent.add(id))).toEqual([false, false, false]);
+    expect(recent.add(1)).toBe(true);
+    for (let id = 100; id < 10_100; id++) recent.add(id);
+    expect(recent.size).toBe(3);
+    expect(() => new RecentUpdateIds(0)).toThrow('positive integer');
   });
 
   test('a sticker in private arrives with empty text; a caption counts as text', () => {
