@@ -182,7 +182,11 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
             label: byId.get(r.destination_id) ? label(byId.get(r.destination_id)!) : r.destination_id,
             title: r.title ?? null,
           })),
-          platforms: app.platforms.map((p) => ({ platform: p.platform, state: p.state() })),
+          platforms: app.platforms.map((p) => {
+            const b = app.dispatcher.breakers()[p.platform];
+            const degraded = b && b.state !== 'closed' ? { since: b.since === null ? null : new Date(b.since), probes: b.probes, reason: b.reason } : null;
+            return { platform: p.platform, state: p.state(), degraded };
+          }),
         };
       },
     },

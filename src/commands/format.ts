@@ -129,7 +129,7 @@ export function formatStatus(
 
   lines.push('', t('status.platforms'));
   if (report.platforms.length === 0) lines.push(none);
-  for (const p of report.platforms)
+  for (const p of report.platforms) {
     lines.push(
       t('status.platform', {
         platform: p.platform,
@@ -137,5 +137,14 @@ export function formatStatus(
         detail: p.detail ? ` — ${truncateEcho(p.detail, 120)}` : '',
       }),
     );
+    if (p.degraded)
+      lines.push(
+        t('status.platform.degraded', {
+          since: when(p.degraded.since),
+          reason: truncateEcho(p.degraded.reason ?? '?', 120),
+          probes: p.degraded.probes,
+        }),
+      );
+  }
   return capReply(lines.join('\n'));
 }

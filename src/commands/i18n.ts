@@ -84,6 +84,7 @@ export const MESSAGE_KEYS = [
   'status.send',
   'status.platforms',
   'status.platform',
+  'status.platform.degraded',
   'status.none',
   'time.never',
   'list.more',

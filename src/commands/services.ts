@@ -162,6 +162,8 @@ export interface PlatformStatus {
   state: string;
   /** One line of explanation, e.g. the last close reason. */
   detail?: string | null;
+  /** Set while the delivery breaker has stopped sending to this platform (it is down). */
+  degraded?: { since: Date | null; probes: number; reason: string | null } | null;
 }
 
 /** Everything `/status` shows apart from the pause switch, which the router reads itself. */

@@ -5,14 +5,22 @@ import type { DeliveryRow, Outbox, QueueEntry } from './outbox.js';
 import { PRIORITY } from './outbox.js';
 import type { Pacer } from './pacer.js';
 import { PlatformSendError, type PlatformSender } from './types.js';
+import { backoffMs as backoff, RETRY_BACKOFF } from './backoff.js';
+import { Breaker, type BreakerEvent, type BreakerOptions, type BreakerSnapshot } from './breaker.js';
+import { decideFailure, MAX_MIGRATION_HOPS, storeErrorCode, storeErrorMeaning, type FailureDecision } from './policy.js';
 
 /**
  * The dispatcher drains the outbox: it takes pending deliveries in priority order, waits for each
  * platform's pacing, sends through the platform adapter, and records every outcome on the row.
  *
  * - One chat receives its posts in order: a chat's next row waits until the previous one is done.
- * - Failures are classified by the adapter (PlatformSendError.kind); this is the only place that decides
- *   what to do about them: wait, back off, follow a migration, or give a destination up.
+ * - Failures are classified by the adapter (PlatformSendError.kind); `policy.ts` decides what to do about
+ *   them (wait, back off, hold, follow a migration, give a destination up) and this class carries it out.
+ * - A breaker per platform (`breaker.ts`) stops sending while the platform is down, without spending
+ *   attempts, and sends one probe now and then; the first answered probe resumes sending.
+ * - It never dies of an error: a pass that throws (the database busy, gone, full or read-only) is logged
+ *   with its code and retried with backoff; an outcome that could not be written is kept in memory, its
+ *   chat held, and written when the database is back.
  * - Nothing is dropped silently: every delivery ends `sent`, `failed` or `dead` with its reason, and a log line.
  */
 
@@ -41,6 +49,12 @@ export interface DispatcherOptions {
   holder?: string;
   /** First retry wait after a transient error; doubles per attempt up to 10 min. Default 2 s. */
   backoffBaseMs?: number;
+  /** The platform breakers' thresholds and probe timings (tests shorten them). */
+  breaker?: BreakerOptions;
+  /** First wait after a pass failed (the database); doubles up to `passBackoffCapMs`. Default 1 s. */
+  passBackoffBaseMs?: number;
+  /** Default 30 s. */
+  passBackoffCapMs?: number;
   /**
    * At start, take back every row left `sending`, whoever claimed it. Right when this process is the only
    * sender (SQLite); with a shared PostgreSQL outbox, leave it off so only expired claims are taken back.
@@ -54,20 +68,32 @@ export interface DispatcherStats {
   dead: number;
   retried: number;
   rateLimited: number;
+  /** Failures held without spending an attempt because their platform was down. */
+  held: number;
+  /** Passes that failed on an error (the database) since start. */
+  passFailures: number;
   inFlight: number;
 }
 
-const BASE_BACKOFF_MS = 2_000;
-const MAX_BACKOFF_MS = 10 * 60_000;
+/** Why the dispatcher cannot work right now: the store error its passes keep hitting. */
+export interface DispatcherFault {
+  code: string;
+  /** A few words for the operator: `the database is read-only`. */
+  meaning: string;
+  message: string;
+  /** When the first of the failing passes happened (ms since the epoch). */
+  since: number;
+  /** Passes failed in a row. */
+  failures: number;
+}
 
-/** Exponential backoff with full jitter in [50%, 100%] of the step: 2 s, 4 s, 8 s … capped at 10 min. */
-export function backoffMs(attempt: number, random: () => number = Math.random, baseMs = BASE_BACKOFF_MS): number {
-  const step = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(step * (0.5 + random() * 0.5));
+/** Delivery retry backoff: 2 s doubling to 10 min, jitter in [50 %, 100 %] (kept for callers of the old name). */
+export function backoffMs(attempt: number, random: () => number = Math.random, baseMs = RETRY_BACKOFF.baseMs): number {
+  return backoff(attempt, { baseMs, capMs: RETRY_BACKOFF.capMs }, random);
 }
 
 export class Dispatcher {
-  readonly stats: DispatcherStats = { sent: 0, failed: 0, dead: 0, retried: 0, rateLimited: 0, inFlight: 0 };
+  readonly stats: DispatcherStats = { sent: 0, failed: 0, dead: 0, retried: 0, rateLimited: 0, held: 0, passFailures: 0, inFlight: 0 };
   private isRunning = false;
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | null = null;
@@ -77,8 +103,18 @@ export class Dispatcher {
   private queueReadAt = 0;
   private readonly busyChats = new Set<string>();
   private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly breakerFor = new Map<string, Breaker>();
+  /** Rows in flight as their platform's probe. */
+  private readonly probeRows = new Set<number>();
+  /** Outcomes the store refused, in order, with the chat each holds back until it is written. */
+  private readonly unrecorded: { chatKey: string; id: number; write: () => Promise<void> }[] = [];
+  private readonly heldChats = new Map<string, number>();
+  private fault_: DispatcherFault | null = null;
   private readonly opts: Required<
-    Pick<DispatcherOptions, 'concurrency' | 'sendTimeoutMs' | 'windowSize' | 'clock' | 'random' | 'holder' | 'backoffBaseMs'>
+    Pick<
+      DispatcherOptions,
+      'concurrency' | 'sendTimeoutMs' | 'windowSize' | 'clock' | 'random' | 'holder' | 'backoffBaseMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'
+    >
   > &
     DispatcherOptions;
 
@@ -90,14 +126,27 @@ export class Dispatcher {
       clock: Date.now,
       random: Math.random,
       holder: `pid-${process.pid}`,
-      backoffBaseMs: BASE_BACKOFF_MS,
+      backoffBaseMs: RETRY_BACKOFF.baseMs,
+      passBackoffBaseMs: 1_000,
+      passBackoffCapMs: 30_000,
       ...opts,
     };
+    for (const platform of Object.keys(opts.senders)) this.breakerFor.set(platform, new Breaker(platform, opts.breaker, this.opts.random));
   }
 
-  /** False before start, after stop, and if the loop died on an unexpected error (health turns red). */
+  /** False before start and after stop (health turns red). */
   get running(): boolean {
     return this.isRunning;
+  }
+
+  /** The store error the last passes failed on, or null while passes succeed. */
+  get fault(): DispatcherFault | null {
+    return this.fault_;
+  }
+
+  /** Each enabled platform's breaker, for /health, /metrics and /status. */
+  breakers(): Record<string, BreakerSnapshot> {
+    return Object.fromEntries([...this.breakerFor].map(([p, b]) => [p, b.snapshot()]));
   }
 
   /** Starts draining. Rows left `sending` by a crashed process are put back first. */
@@ -121,9 +170,7 @@ export class Dispatcher {
 
   /** Something changed in memory (a send finished): look at the queue again without re-reading it. */
   private kick(): void {
-    const w = this.wakeUp;
-    this.wakeUp = null;
-    w?.();
+    this.wakeUp?.();
   }
 
   /**
@@ -153,18 +200,119 @@ export class Dispatcher {
 
   private async loop(): Promise<void> {
     while (this.isRunning) {
-      const waitMs = await this.pass();
+      let waitMs: number;
+      let failing = false;
+      try {
+        await this.flushUnrecorded();
+        waitMs = Math.min(await this.pass(), 5_000);
+        if (this.fault_) await this.recovered();
+      } catch (err) {
+        failing = true;
+        waitMs = this.passFailed(err);
+      }
       if (!this.isRunning) break;
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
+        const done = () => {
+          clearTimeout(t);
           this.wakeUp = null;
           resolve();
-        }, Math.max(1, Math.min(waitMs, 5_000)));
+        };
+        const t = setTimeout(done, Math.max(1, waitMs));
+        // While the store fails, only stop() cuts the backoff short: finished sends must not hammer it.
         this.wakeUp = () => {
-          clearTimeout(t);
-          resolve();
+          if (!failing || !this.isRunning) done();
         };
       });
+    }
+  }
+
+  /** A pass threw: log it with its class, remember it for /health, and wait (1 s doubling to 30 s). */
+  private passFailed(err: unknown): number {
+    const now = this.opts.clock();
+    const code = storeErrorCode(err);
+    const meaning = storeErrorMeaning(code);
+    const message = errorText(err);
+    const failures = (this.fault_?.failures ?? 0) + 1;
+    this.fault_ = { code, meaning, message, since: this.fault_?.since ?? now, failures };
+    this.stats.passFailures++;
+    this.queueDirty = true;
+    const wait = backoff(failures, { baseMs: this.opts.passBackoffBaseMs, capMs: this.opts.passBackoffCapMs }, this.opts.random);
+    const log = { event: 'dispatcher.pass_failed', code, failures, retryInMs: wait, err: message };
+    const line = `cannot read or write the outbox (${code}: ${meaning}); sending waits and retries in ${Math.ceil(wait / 1000)} s`;
+    if (failures === 1 || failures % 10 === 0) this.opts.logger.error(log, line);
+    else this.opts.logger.warn(log, line);
+    return wait;
+  }
+
+  /** The first pass after failures went through: say so, and take back claims this process lost track of. */
+  private async recovered(): Promise<void> {
+    const fault = this.fault_!;
+    this.fault_ = null;
+    const released = await this.opts.outbox.releaseClaims(this.opts.holder, [...this.inFlight.keys(), ...this.unrecorded.map((u) => u.id)]);
+    this.queueDirty = true;
+    this.opts.logger.info(
+      { event: 'dispatcher.pass_recovered', code: fault.code, failures: fault.failures, downMs: this.opts.clock() - fault.since, released },
+      `the outbox answers again after ${fault.failures} failed passes (${fault.code}); sending resumes`,
+    );
+  }
+
+  /** Writes the outcomes the store refused earlier, in order; throws (failing the pass) while it still refuses. */
+  private async flushUnrecorded(): Promise<void> {
+    while (this.unrecorded.length) {
+      const u = this.unrecorded[0]!;
+      await u.write();
+      this.unrecorded.shift();
+      const n = (this.heldChats.get(u.chatKey) ?? 1) - 1;
+      if (n <= 0) this.heldChats.delete(u.chatKey);
+      else this.heldChats.set(u.chatKey, n);
+      this.queueDirty = true;
+    }
+  }
+
+  /**
+   * Writes one outcome. When the store refuses, the outcome is kept (and written before the next pass)
+   * and the chat is held so its next row cannot overtake this one.
+   */
+  private async record(chatKey: string, id: number, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      const code = storeErrorCode(err);
+      this.unrecorded.push({ chatKey, id, write });
+      this.heldChats.set(chatKey, (this.heldChats.get(chatKey) ?? 0) + 1);
+      this.opts.logger.error(
+        { event: 'delivery.unrecorded', id, code, err: errorText(err) },
+        `delivery ${id}: could not record its outcome (${code}: ${storeErrorMeaning(code)}); kept in memory until the database answers`,
+      );
+    }
+  }
+
+  private breakerOf(platform: string): Breaker {
+    let b = this.breakerFor.get(platform);
+    if (!b) this.breakerFor.set(platform, (b = new Breaker(platform, this.opts.breaker, this.opts.random)));
+    return b;
+  }
+
+  private logBreaker(platform: string, ev: BreakerEvent): void {
+    const { logger } = this.opts;
+    switch (ev.event) {
+      case 'breaker.open':
+        logger.error(
+          { ...ev, platform, probeInMs: ev.nextProbeAt - this.opts.clock() },
+          `${platform} looks down (${ev.chats.length} chats failed: ${ev.reason}); sending paused without spending attempts, probing with backoff`,
+        );
+        return;
+      case 'breaker.probe':
+        (ev.outcome === 'sent' ? logger.info.bind(logger) : logger.warn.bind(logger))(
+          { ...ev, platform },
+          ev.outcome === 'sent' ? `${platform} probe went through` : `${platform} probe failed (${ev.reason}); next probe in ${Math.ceil(((ev.nextProbeAt ?? 0) - this.opts.clock()) / 1000)} s`,
+        );
+        return;
+      case 'breaker.closed':
+        logger.info({ ...ev, platform }, `${platform} is back after ${Math.round(ev.downMs / 1000)} s; sending resumes`);
+        this.queueDirty = true;
+        this.kick();
+        return;
     }
   }
 
@@ -210,16 +358,23 @@ export class Dispatcher {
       }
       const chatKey = `${dest.platform}:${dest.chatId}`;
       // Order per chat: only the oldest pending row of a chat may go.
-      if (blockedChats.has(chatKey) || this.busyChats.has(chatKey)) continue;
+      if (blockedChats.has(chatKey) || this.busyChats.has(chatKey) || this.heldChats.has(chatKey)) continue;
       blockedChats.add(chatKey);
       if (paused && row.priority < PRIORITY.edit) continue;
+      const platform = senders[dest.platform];
+      if (!platform) continue; // that platform is not enabled in this process
+      // The platform is down: nothing goes but one probe at a time, the oldest row whose chat may send.
+      const breaker = this.breakerOf(dest.platform);
+      const probe = !breaker.closed;
+      if (probe && !breaker.mayProbe(now)) {
+        nextWake = Math.min(nextWake, Math.max(5, breaker.probeIn(now)));
+        continue;
+      }
       const due = Date.parse(row.next_attempt_at) - now;
-      if (due > 0) {
+      if (due > 0 && !probe) {
         nextWake = Math.min(nextWake, due);
         continue;
       }
-      const platform = senders[dest.platform];
-      if (!platform) continue; // that platform is not enabled in this process
       if (!platform.sender.ready()) {
         nextWake = Math.min(nextWake, 1_000);
         continue;
@@ -230,15 +385,22 @@ export class Dispatcher {
         continue;
       }
       taken.add(row.id);
-      if (!(await outbox.claim(row.id, this.opts.holder, this.opts.sendTimeoutMs * 4 + 60_000))) continue;
+      // Read before claiming: a claim is the last write of a pass, so a store failure cannot strand it.
       const full = await outbox.get(row.id);
-      if (!full) continue;
+      if (full?.status !== 'pending') continue;
+      if (!(await outbox.claim(row.id, this.opts.holder, this.opts.sendTimeoutMs * 4 + 60_000))) continue;
       platform.pacer.reserve(dest, now);
       this.busyChats.add(chatKey);
       this.stats.inFlight++;
-      const p = this.deliver(full, dest, platform)
+      if (probe) {
+        breaker.probeStarted();
+        this.probeRows.add(row.id);
+        this.opts.logger.info({ event: 'breaker.probe', outcome: 'sending', platform: dest.platform, id: row.id, destination: dest.id }, `${dest.platform} is down: probing with delivery ${row.id}`);
+      }
+      const p = this.deliver(full, dest, platform, chatKey)
         .catch((err: unknown) => this.opts.logger.error({ event: 'delivery.crashed', id: row.id, err }, 'delivery handling failed'))
         .finally(() => {
+          if (this.probeRows.delete(row.id)) breaker.probeAbandoned(this.opts.clock());
           this.busyChats.delete(chatKey);
           this.inFlight.delete(row.id);
           this.stats.inFlight--;
@@ -250,15 +412,15 @@ export class Dispatcher {
     return nextWake;
   }
 
-  private async deliver(row: DeliveryRow, dest: DestinationRecord, platform: { sender: PlatformSender; pacer: Pacer }): Promise<void> {
+  private async deliver(row: DeliveryRow, dest: DestinationRecord, platform: { sender: PlatformSender; pacer: Pacer }, chatKey: string): Promise<void> {
     const { outbox, logger } = this.opts;
-    const payload = JSON.parse(row.payload) as OutboundMessage[];
     const done: string[] = row.message_ids ? (JSON.parse(row.message_ids) as string[]) : [];
-    const editTargets = row.kind === 'edit' ? await this.editTargets(row) : [];
     const notes: string[] = [];
     let target: DestinationRecord = dest;
     const start = done.length;
     try {
+      const payload = JSON.parse(row.payload) as OutboundMessage[];
+      const editTargets = row.kind === 'edit' ? await this.editTargets(row) : [];
       for (let i = start; i < payload.length; i++) {
         const msg = payload[i]!;
         // The first message's slot was reserved when the row was claimed; later parts wait for theirs.
@@ -270,7 +432,7 @@ export class Dispatcher {
             done.push('');
             continue;
           }
-          await withTimeout(platform.sender.edit(target, messageId, msg), this.opts.sendTimeoutMs, `${target.id} edit`);
+          await platformCall(() => withTimeout(platform.sender.edit(target, messageId, msg), this.opts.sendTimeoutMs, `${target.id} edit`));
           done.push(messageId);
         } else {
           const sent = await this.sendFollowingMigrations(target, msg, platform.sender, (d) => (target = d));
@@ -281,16 +443,42 @@ export class Dispatcher {
           }
           done.push(sent.messageId);
         }
-        if (i < payload.length - 1) await outbox.recordProgress(row.id, done);
+        // Progress is a courtesy for a crash between parts; the final write below records every id anyway.
+        if (i < payload.length - 1) await outbox.recordProgress(row.id, done).catch(() => undefined);
       }
+    } catch (err) {
+      if (done.length > start) await outbox.recordProgress(row.id, done).catch(() => undefined);
+      if (err instanceof PlatformSendError) await this.handleFailure(row, target, platform.pacer, chatKey, err);
+      else await this.internalFailure(row, dest, chatKey, err);
+      return;
+    }
+    const breaker = this.breakerOf(dest.platform);
+    if (this.probeRows.delete(row.id)) for (const ev of breaker.probeDone(chatKey, true, null, this.opts.clock())) this.logBreaker(dest.platform, ev);
+    else breaker.success();
+    await this.record(chatKey, row.id, async () => {
       await outbox.markSent(row.id, done, notes.length ? notes.join('; ') : null);
       this.stats.sent++;
       logger.info({ event: 'delivery.sent', id: row.id, kind: row.kind, article: row.article_id, destination: dest.id, messages: done.length }, `sent to ${dest.id}`);
       this.opts.onSettled?.(row, 'sent', null);
-    } catch (err) {
-      if (done.length > start) await outbox.recordProgress(row.id, done);
-      await this.handleFailure(row, target, platform.pacer, err);
+    });
+  }
+
+  /**
+   * Something other than the platform failed while delivering (the store, while reading what to edit):
+   * the row goes back to the queue without spending an attempt. An error that is not the store's is a bug:
+   * it spends an attempt like a transient failure, so it cannot loop for ever.
+   */
+  private async internalFailure(row: DeliveryRow, dest: DestinationRecord, chatKey: string, err: unknown): Promise<void> {
+    const code = storeErrorCode(err);
+    if (code === 'unknown') {
+      this.opts.logger.error({ event: 'delivery.crashed', id: row.id, destination: dest.id, err: errorText(err) }, `delivery ${row.id}: unexpected error: ${errorText(err)}`);
+      const pacer = this.opts.senders[dest.platform]?.pacer;
+      if (pacer) return this.handleFailure(row, dest, pacer, chatKey, new PlatformSendError('transient', `unexpected error: ${errorText(err)}`), false);
     }
+    if (this.probeRows.delete(row.id)) this.breakerOf(dest.platform).probeAbandoned(this.opts.clock());
+    this.queueDirty = true;
+    this.opts.logger.warn({ event: 'delivery.store_error', id: row.id, destination: dest.id, code, err: errorText(err) }, `delivery ${row.id}: ${storeErrorMeaning(code)} (${code}); it goes back to the queue`);
+    await this.record(chatKey, row.id, () => this.opts.outbox.retryAt(row.id, new Date(this.opts.clock()), `${code}: ${errorText(err)}`, false));
   }
 
   /** A 400 with migrate_to_chat_id: the group became a supergroup. Follow it (at most twice) and resend. */
@@ -303,19 +491,21 @@ export class Dispatcher {
     let target = dest;
     for (let hop = 0; ; hop++) {
       try {
-        return await withTimeout(sender.send(target, msg), this.opts.sendTimeoutMs, `${target.id} send`);
+        return await platformCall(() => withTimeout(sender.send(target, msg), this.opts.sendTimeoutMs, `${target.id} send`));
       } catch (err) {
-        if (err instanceof PlatformSendError && err.kind === 'migrated' && err.details.migrateTo && hop < 2) {
-          this.opts.logger.warn(
-            { event: 'destination.migrated', destination: target.id, from: target.chatId, to: err.details.migrateTo },
-            `${target.id} moved to chat ${err.details.migrateTo}; following it`,
-          );
-          await this.opts.destinations.migrate(target.id, err.details.migrateTo);
-          target = { ...target, chatId: err.details.migrateTo };
-          moved(target);
-          continue;
-        }
-        throw err;
+        if (!(err instanceof PlatformSendError) || err.kind !== 'migrated') throw err;
+        const d = decideFailure({
+          kind: 'migrated', attempt: 1, maxAttempts: 1, health: 'healthy', migrateTo: err.details.migrateTo, hops: hop,
+          now: this.opts.clock(), random: this.opts.random, backoff: this.retryBackoff(),
+        });
+        if (d.action !== 'follow_migration') throw err;
+        this.opts.logger.warn(
+          { event: 'destination.migrated', destination: target.id, from: target.chatId, to: d.to },
+          `${target.id} moved to chat ${d.to}; following it`,
+        );
+        await this.opts.destinations.migrate(target.id, d.to);
+        target = { ...target, chatId: d.to };
+        moved(target);
       }
     }
   }
@@ -339,64 +529,91 @@ export class Dispatcher {
     return original?.message_ids ? (JSON.parse(original.message_ids) as string[]) : [];
   }
 
-  private async handleFailure(row: DeliveryRow, dest: DestinationRecord, pacer: Pacer, err: unknown): Promise<void> {
+  private retryBackoff() {
+    return { baseMs: this.opts.backoffBaseMs, capMs: RETRY_BACKOFF.capMs };
+  }
+
+  private async handleFailure(row: DeliveryRow, dest: DestinationRecord, pacer: Pacer, chatKey: string, e: PlatformSendError, touchBreaker = true): Promise<void> {
     const { outbox, logger, maxAttempts } = this.opts;
-    const e = err instanceof PlatformSendError ? err : new PlatformSendError('transient', errorText(err));
     const now = this.opts.clock();
     const attempt = row.attempts + 1;
     // The row (or its chat's rows) changed in the database: read the queue again next time.
     this.queueDirty = true;
-    switch (e.kind) {
-      case 'rate_limited': {
-        const wait = e.details.retryAfterMs ?? 5_000;
-        pacer.pauseChat(dest.chatId, now + wait);
+    // The breaker hears every outcome first, so the policy sees the platform's health as of this failure.
+    const transient = e.kind === 'transient' || e.kind === 'migrated';
+    const breaker = this.breakerOf(dest.platform);
+    const probe = this.probeRows.delete(row.id);
+    if (probe) for (const ev of breaker.probeDone(chatKey, !transient, e.message, now)) this.logBreaker(dest.platform, ev);
+    else if (transient && touchBreaker) {
+      const ev = breaker.failure(chatKey, e.message, now);
+      if (ev) this.logBreaker(dest.platform, ev);
+    } else if (!transient) breaker.success();
+    const decision: FailureDecision = decideFailure({
+      kind: e.kind,
+      attempt,
+      maxAttempts,
+      health: breaker.closed ? 'healthy' : 'degraded',
+      probe: probe && transient,
+      retryAfterMs: e.details.retryAfterMs,
+      migrateTo: e.details.migrateTo,
+      hops: MAX_MIGRATION_HOPS,
+      now,
+      random: this.opts.random,
+      backoff: this.retryBackoff(),
+    });
+    const record = (write: () => Promise<void>) => this.record(chatKey, row.id, write);
+    switch (decision.action) {
+      case 'pause_chat': {
+        const wait = decision.until - now;
+        pacer.pauseChat(dest.chatId, decision.until);
         this.stats.rateLimited++;
         logger.warn({ event: 'delivery.rate_limited', id: row.id, destination: dest.id, retryAfterMs: wait }, `${dest.id}: too many requests; retrying in ${Math.ceil(wait / 1000)} s`);
-        await outbox.retryAt(row.id, new Date(now + wait), e.message, false);
-        return;
+        return record(() => outbox.retryAt(row.id, new Date(decision.until), e.message, false));
       }
-      case 'restricted': {
-        const wait = e.details.retryAfterMs ?? 10 * 60_000;
-        pacer.pauseAll(now + wait);
+      case 'pause_platform': {
+        const wait = decision.until - now;
+        pacer.pauseAll(decision.until);
         logger.error({ event: 'delivery.restricted', id: row.id, destination: dest.id, retryAfterMs: wait }, `${dest.platform} account is restricted; sending paused for ${Math.ceil(wait / 60_000)} min`);
-        await outbox.retryAt(row.id, new Date(now + wait), e.message, false);
-        return;
+        return record(() => outbox.retryAt(row.id, new Date(decision.until), e.message, false));
       }
-      case 'gone': {
+      case 'hold':
+      case 'follow_migration': {
+        this.stats.held++;
+        logger.info({ event: 'delivery.held', id: row.id, destination: dest.id, probe, reason: e.message }, `${dest.id}: ${e.message}; ${dest.platform} is down: held without spending an attempt`);
+        return record(() => outbox.retryAt(row.id, new Date(decision.action === 'hold' ? decision.at : now), e.message, false));
+      }
+      case 'dead': {
         const reason = e.message;
-        await this.opts.destinations.markDead(dest.id, reason);
-        const killed = await outbox.killDestination(dest.id, reason);
-        this.stats.dead += 1;
-        logger.error(
-          { event: 'destination.dead', destination: dest.id, reason, deliveries: killed + 1 },
-          `DESTINATION GONE: ${dest.id}: ${reason}; stopped sending to it (${killed + 1} deliveries marked dead)`,
-        );
-        await outbox.finish(row.id, 'dead', reason);
-        this.opts.onSettled?.(row, 'dead', reason);
-        await this.opts.onDestinationGone?.(dest, reason);
-        return;
+        return record(async () => {
+          await this.opts.destinations.markDead(dest.id, reason);
+          const killed = await outbox.killDestination(dest.id, reason);
+          await outbox.finish(row.id, 'dead', reason);
+          this.stats.dead += 1;
+          logger.error(
+            { event: 'destination.dead', destination: dest.id, reason, deliveries: killed + 1 },
+            `DESTINATION GONE: ${dest.id}: ${reason}; stopped sending to it (${killed + 1} deliveries marked dead)`,
+          );
+          this.opts.onSettled?.(row, 'dead', reason);
+          await this.opts.onDestinationGone?.(dest, reason);
+        });
       }
-      case 'transient':
-      case 'migrated': {
-        if (attempt >= maxAttempts) {
-          await outbox.finish(row.id, 'failed', `${e.message} (gave up after ${attempt} attempts)`);
+      case 'fail': {
+        const reason = decision.reason === 'attempts' ? `${e.message} (gave up after ${attempt} attempts)` : e.message;
+        return record(async () => {
+          await outbox.finish(row.id, 'failed', reason);
           this.stats.failed++;
-          logger.error({ event: 'delivery.failed', id: row.id, destination: dest.id, attempts: attempt, reason: e.message }, `delivery ${row.id} to ${dest.id} failed after ${attempt} attempts: ${e.message}`);
+          logger.error(
+            { event: 'delivery.failed', id: row.id, destination: dest.id, attempts: attempt, reason: e.message, code: e.details.code },
+            decision.reason === 'attempts' ? `delivery ${row.id} to ${dest.id} failed after ${attempt} attempts: ${e.message}` : `delivery ${row.id} to ${dest.id} failed: ${e.message}`,
+          );
           this.opts.onSettled?.(row, 'failed', e.message);
-          return;
-        }
-        const wait = backoffMs(attempt, this.opts.random, this.opts.backoffBaseMs);
+        });
+      }
+      case 'retry': {
+        const wait = decision.at - now;
         this.stats.retried++;
         logger.warn({ event: 'delivery.retry', id: row.id, destination: dest.id, attempt, retryInMs: wait, reason: e.message }, `${dest.id}: ${e.message}; retrying in ${Math.ceil(wait / 1000)} s (attempt ${attempt} of ${maxAttempts})`);
-        await outbox.retryAt(row.id, new Date(now + wait), e.message, true);
-        return;
-      }
-      case 'permanent': {
-        await outbox.finish(row.id, 'failed', e.message);
-        this.stats.failed++;
-        logger.error({ event: 'delivery.failed', id: row.id, destination: dest.id, reason: e.message, code: e.details.code }, `delivery ${row.id} to ${dest.id} failed: ${e.message}`);
-        this.opts.onSettled?.(row, 'failed', e.message);
-        return;
+        return record(() => outbox.retryAt(row.id, new Date(decision.at), e.message, true));
       }
     }
   }
@@ -414,6 +631,15 @@ function errorText(err: unknown): string {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A platform call: whatever it throws reaches the policy as a PlatformSendError (unknown throws are transient). */
+async function platformCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw err instanceof PlatformSendError ? err : new PlatformSendError('transient', errorText(err));
+  }
+}
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

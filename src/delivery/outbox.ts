@@ -238,6 +238,22 @@ export class Outbox {
     return Number(res.numUpdatedRows);
   }
 
+  /**
+   * Rows this process claimed but is no longer sending (a claim whose outcome the store lost while it was
+   * failing) go back to pending; rows in `keep` (still in flight, or with an outcome waiting to be written)
+   * stay claimed. Returns how many were released.
+   */
+  async releaseClaims(holder: string, keep: number[]): Promise<number> {
+    let q = this.db
+      .updateTable('deliveries')
+      .set({ status: 'pending', claimed_by: null, claimed_until: null, updated_at: this.clock().toISOString() })
+      .where('status', '=', 'sending')
+      .where('claimed_by', '=', holder);
+    if (keep.length) q = q.where('id', 'not in', keep);
+    const res = await q.executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
   async get(id: number): Promise<DeliveryRow | undefined> {
     return this.db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
   }

@@ -361,7 +361,7 @@ describe('/status', () => {
       ],
       lastSends: [{ at: new Date(T0.getTime() - 60_000), destinationId: 'telegram:@manchete', label: '@manchete', title: 'Kim diz' }],
       platforms: [
-        { platform: 'telegram', state: 'open' },
+        { platform: 'telegram', state: 'open', degraded: { since: new Date(T0.getTime() - 180_000), probes: 4, reason: 'could not reach Telegram (ECONNREFUSED)' } },
         { platform: 'whatsapp', state: 'reconnecting', detail: 'closed with 428, retry in 8s' },
       ],
     };
@@ -380,6 +380,7 @@ describe('/status', () => {
     expect(text).toContain('→ @manchete: Kim diz');
     expect(text).toContain('• telegram: open');
     expect(text).toContain('• whatsapp: reconnecting — closed with 428, retry in 8s');
+    expect(text).toMatch(/• telegram: open\n  envio suspenso desde 10\/03, 11:57 \(há 3 minutos\): a plataforma parece fora do ar \(could not reach Telegram \(ECONNREFUSED\)\); 4 sondagens até agora, retoma sozinho\n• whatsapp/);
     expect((await h.audit()).at(-1)).toMatchObject({ action: 'status', outcome: 'ok' });
   });
 

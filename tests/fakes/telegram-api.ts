@@ -246,6 +246,12 @@ export interface FakeTelegram {
   setFaults(faults: FakeFaults | null): void;
   /** Resolves when `predicate()` holds (checked after every request and every 10 ms), rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
+  /**
+   * Stops listening and drops every open connection: clients get ECONNREFUSED (a Bot API that is down,
+   * or a network that refuses) until `acceptConnections`, which listens again on the same port.
+   */
+  refuseConnections(): Promise<void>;
+  acceptConnections(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -1135,7 +1141,28 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
         events.on('change', onChange);
       });
     },
+    async refuseConnections() {
+      if (!server.listening) return;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const res of hanging) res.destroy();
+      hanging.clear();
+      server.closeAllConnections();
+      await closed;
+      events.emit('change');
+    },
+    async acceptConnections() {
+      if (server.listening) return;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      events.emit('change');
+    },
     async close() {
+      if (!server.listening) return;
       for (const res of hanging) res.destroy();
       hanging.clear();
       server.closeAllConnections();

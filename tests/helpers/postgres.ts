@@ -26,6 +26,10 @@ export interface PostgresCluster {
   port: number;
   /** Creates an empty database and returns its URL (one per test file or group keeps them independent). */
   createDatabase(name: string): Promise<string>;
+  /** Stops the server (fast shutdown: connections are cut) and keeps its data: a database going away mid-run. */
+  pause(): Promise<void>;
+  /** Starts the paused server again on the same port with the same data. */
+  resume(): Promise<void>;
   /** Stops the server (immediate shutdown) and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -159,6 +163,13 @@ export async function startPostgres(): Promise<PostgresCluster> {
       return {
         url,
         port,
+        async pause() {
+          const [cmd, args] = command(t, 'pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '20', 'stop']);
+          await run(cmd, args, { cwd: dir, timeout: 30_000 });
+        },
+        async resume() {
+          await run(ctlCmd, ctlArgs, { cwd: dir, timeout: 30_000 });
+        },
         async createDatabase(name: string) {
           if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`database name ${JSON.stringify(name)} is not a plain identifier`);
           const client = new pg.Client({ connectionString: url });
