@@ -126,6 +126,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
     feedSettings,
     pollIntervalMs: config.pollIntervalMs,
     backfill: config.backfill,
+    maxNewPerPoll: config.maxNewPerPoll,
+    maxArticleAgeMs: config.maxArticleAgeMs,
     summaryMaxChars: config.summaryMaxChars,
     editWindowMs: config.editWindowMs,
     timeZone: config.timeZone,
