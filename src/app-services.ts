@@ -165,6 +165,10 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
             nextPollAt: f.next_poll_at ? new Date(f.next_poll_at) : null,
             failures: f.failures,
             lastError: f.last_error,
+            heldBack:
+              f.held_back > 0 && f.held_back_at && Date.now() - Date.parse(f.held_back_at) < 24 * 3_600_000
+                ? { count: f.held_back, at: new Date(f.held_back_at) }
+                : null,
           })),
           queues: [...queueIds].map((id) => {
             const d = byId.get(id);

@@ -118,6 +118,8 @@ export const DEFAULTS = {
   POLL_INTERVAL: '2m',
   TZ: 'America/Sao_Paulo',
   BACKFILL: '0',
+  MAX_NEW_PER_POLL: '20',
+  MAX_ARTICLE_AGE: '48h',
   FETCH_TIMEOUT: '15s',
   FEED_MAX_BYTES: '5MB',
   PAGE_MAX_BYTES: '5MB',
@@ -166,6 +168,8 @@ const schema = z.object({
   POLL_INTERVAL: duration('POLL_INTERVAL', '120s, 2m or 1h'),
   TZ: str,
   BACKFILL: int('BACKFILL', 0, 1000),
+  MAX_NEW_PER_POLL: int('MAX_NEW_PER_POLL', 1, 10_000),
+  MAX_ARTICLE_AGE: duration('MAX_ARTICLE_AGE', '48h or 7d'),
   FETCH_TIMEOUT: duration('FETCH_TIMEOUT', '15s'),
   FEED_MAX_BYTES: size('FEED_MAX_BYTES'),
   PAGE_MAX_BYTES: size('PAGE_MAX_BYTES'),
@@ -223,6 +227,10 @@ export interface Config {
   pollIntervalMs: number;
   timeZone: string;
   backfill: number;
+  /** New items one poll posts at most; the rest are recorded without posting. */
+  maxNewPerPoll: number;
+  /** New items published longer ago than this are recorded without posting. */
+  maxArticleAgeMs: number;
   /** `allowPrivate`: FETCH_ALLOW_PRIVATE's CIDRs, which URLs from feed content, pages, redirects and chat may still reach. */
   fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; allowPrivate: string[] };
   summaryMaxChars: number;
@@ -314,6 +322,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pollIntervalMs: e.POLL_INTERVAL,
     timeZone: e.TZ,
     backfill: e.BACKFILL,
+    maxNewPerPoll: e.MAX_NEW_PER_POLL,
+    maxArticleAgeMs: e.MAX_ARTICLE_AGE,
     fetch: {
       timeoutMs: e.FETCH_TIMEOUT,
       maxBytes: e.FEED_MAX_BYTES,

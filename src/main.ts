@@ -3,6 +3,7 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { openStore, type Store } from './store/db.js';
 import { ArticleRepo } from './store/articles.js';
+import { acquireInstanceLock } from './store/instance-lock.js';
 import { FeedRepo } from './store/feeds.js';
 import { createRenderer, type Renderer } from './render/renderer.js';
 import { Outbox, PRIORITY } from './delivery/outbox.js';
@@ -98,6 +99,16 @@ export async function startApp(deps: AppDeps): Promise<App> {
     onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),
     onPermissionsFixed: (message) => logger.warn({ event: 'database.permissions_fixed' }, message),
   });
+  // One process per database: a second start refuses here, before it claims a row or polls a platform.
+  const lock = await acquireInstanceLock(store.db, {
+    onTakeover: (h) =>
+      logger.warn({ event: 'instance.takeover', previous: h.holder, since: h.startedAt.toISOString() }, `the previous process on this database (pid ${h.pid} on ${h.host}) is gone; taking over its lock`),
+    onLost: (by) =>
+      logger.error({ event: 'instance.lost', by: by?.holder ?? null }, `another process took this database's lock${by ? ` (pid ${by.pid} on ${by.host})` : ''}; stop one of them, or messages may go out twice`),
+  }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
   const outbox = new Outbox(store.db);
   const destinations = new DestinationRegistry(store.db);
   const articles = new ArticleRepo(store.db);
@@ -132,6 +143,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
     feedSettings,
     pollIntervalMs: config.pollIntervalMs,
     backfill: config.backfill,
+    maxNewPerPoll: config.maxNewPerPoll,
+    maxArticleAgeMs: config.maxArticleAgeMs,
     summaryMaxChars: config.summaryMaxChars,
     itemHtmlMaxBytes: config.itemHtmlMaxBytes,
     editWindowMs: config.editWindowMs,
@@ -223,6 +236,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
   await dispatcher.start();
   const resumed = await pipeline.resumeUnrouted();
   if (resumed) logger.info({ event: 'pipeline.resumed', articles: resumed }, `routed ${resumed} articles recorded before the last stop`);
+  const edits = await pipeline.resumeEdits();
+  if (edits.articles) logger.info({ event: 'pipeline.edits_resumed', ...edits }, `queued ${edits.edits} edits of ${edits.articles} articles changed before the last stop`);
 
   const feedUrls = feedList(config, routes);
   if (consoleMode) {
@@ -287,6 +302,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);
       if (unfinished) logger.warn({ event: 'app.unfinished', unfinished }, `${unfinished} sends still in flight after ${config.shutdownGraceMs / 1000} s; they resume at the next start`);
       for (const l of listeners) await l.close();
+      await lock.release().catch((err: unknown) => logger.warn({ event: 'instance.release_failed', err: (err as Error).message }, 'could not release the database lock; the next start takes it over'));
       await store.close();
       logger.info({ event: 'app.stopped' }, 'stopped');
     })());

@@ -44,6 +44,10 @@ export interface PipelineOptions {
   feedSettings: Map<string, RouteFeed>;
   pollIntervalMs: number;
   backfill: number;
+  /** New items one poll posts at most (MAX_NEW_PER_POLL); the rest are recorded as backlog. Unlimited when absent. */
+  maxNewPerPoll?: number;
+  /** New items published longer ago than this are recorded without posting (MAX_ARTICLE_AGE). No limit when absent. */
+  maxArticleAgeMs?: number;
   summaryMaxChars: number;
   /** ITEM_HTML_MAX_BYTES: each item's HTML is cut to this before its text is read. */
   itemHtmlMaxBytes?: number;
@@ -152,8 +156,15 @@ export class Pipeline {
         list.push(a);
       }
       const firstPoll = row.primed_at === null;
-      const rec = await articles.record(list, { firstPoll, backfill: settings?.backfill ?? this.o.backfill });
+      const rec = await articles.record(list, {
+        firstPoll,
+        backfill: settings?.backfill ?? this.o.backfill,
+        maxNew: this.o.maxNewPerPoll,
+        maxAgeMs: this.o.maxArticleAgeMs,
+      });
       const fresh = await this.enrichThin(rec.fresh, settings?.boilerplate ?? []);
+      // What the page added is stored before routing, so a restart and later edits render the same message.
+      for (let i = 0; i < fresh.length; i++) if (fresh[i] !== rec.fresh[i]) await articles.saveEnriched(fresh[i]!);
       let queued = 0;
       for (const a of fresh) {
         this.o.onFresh?.(a);
@@ -174,7 +185,19 @@ export class Pipeline {
         failures: 0,
         last_error: null,
         primed_at: row.primed_at ?? started.toISOString(),
+        // The last poll that held items back stays on the row, so /status can show it for a day.
+        ...(rec.heldBack ? { held_back: rec.heldBack, held_back_at: started.toISOString() } : {}),
       });
+      if (rec.heldBack)
+        logger.warn(
+          { event: 'feed.held_back', feed: url, heldBack: rec.heldBack, posted: fresh.length },
+          `feed ${url} had ${fresh.length + rec.heldBack} new items in one poll; posted the newest ${fresh.length} and recorded ${rec.heldBack} without posting (MAX_NEW_PER_POLL). If the site republished its archive, nothing is lost; otherwise push the ones that matter with /push`,
+        );
+      if (rec.stale)
+        logger.info(
+          { event: 'feed.stale_items', feed: url, stale: rec.stale },
+          `feed ${url}: ${rec.stale} new items published before MAX_ARTICLE_AGE recorded without posting`,
+        );
       if (outcome.permanentUrl && outcome.permanentUrl !== row.final_url)
         logger.warn({ event: 'feed.moved', feed: url, to: outcome.permanentUrl }, `feed ${url} moved permanently to ${outcome.permanentUrl}; polling that from now on (update FEED_URLS)`);
       if (row.failures > 0) logger.info({ event: 'feed.recovered', feed: url, failures: row.failures }, `feed ${url} answers again after ${row.failures} failures`);
@@ -300,6 +323,7 @@ export class Pipeline {
       items.push({ articleId: article.id, destinationId: dest.id, kind: 'edit', priority: PRIORITY.edit, payload, articleVersion: version });
     }
     await this.o.outbox.enqueue(items);
+    await this.o.articles.editsQueued(article.id, version);
     if (items.length)
       this.o.logger.info({ event: 'article.updated', article: article.id, edits: items.length }, `article ${article.url} changed; editing ${items.length} sent message(s)`);
     return items.length;
@@ -311,6 +335,18 @@ export class Pipeline {
     for (const a of list) await this.route(a, { priority: PRIORITY.article });
     await this.o.articles.setState(list.map((a) => a.id), 'routed');
     return list.length;
+  }
+
+  /**
+   * Versions recorded but whose edits were never queued (the process stopped between the two): queue
+   * them now, rendered from the stored article (with its page lead, if it had one). Returns the edits queued.
+   */
+  async resumeEdits(): Promise<{ articles: number; edits: number }> {
+    const list = await this.o.articles.editsUnqueued();
+    let edits = 0;
+    for (const { article, version } of list) edits += await this.queueEdits(article, version);
+    if (edits) this.o.onQueued?.();
+    return { articles: list.length, edits };
   }
 }
 

@@ -88,7 +88,10 @@ export function formatStatus(
           nextPoll: when(f.nextPollAt),
           failures: f.failures,
         });
-        return f.lastError ? `${head}\n${t('status.feed.error', { error: truncateEcho(f.lastError, 120) })}` : head;
+        const lines = [head];
+        if (f.lastError) lines.push(t('status.feed.error', { error: truncateEcho(f.lastError, 120) }));
+        if (f.heldBack) lines.push(t('status.feed.heldBack', { count: f.heldBack.count, when: when(f.heldBack.at) }));
+        return lines.join('\n');
       },
       t,
     ),

@@ -77,6 +77,7 @@ export const MESSAGE_KEYS = [
   'status.feeds',
   'status.feed',
   'status.feed.error',
+  'status.feed.heldBack',
   'status.queues',
   'status.queue',
   'status.queue.dead',

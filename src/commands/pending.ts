@@ -1,12 +1,15 @@
 import { randomInt } from 'node:crypto';
+import type { Article } from '../articles/article.js';
+import type { Db } from '../store/db.js';
 import type { Platform } from '../render/types.js';
 import type { PushDestination, PushPreview } from './services.js';
 import type { Locale } from './text.js';
 
 /**
- * Pushes waiting for the editor's "Enviar" (or `/confirmar <code>`). Kept in memory: a confirmation is
- * worth minutes, and after a restart the editor simply sends `/push` again. Expired entries are kept for
- * one more lifetime so that a late press can be told "expired" rather than "unknown".
+ * Pushes waiting for the editor's "Enviar" (or `/confirmar <code>`). Kept in the database
+ * (`pending_pushes`): a restart between `/push` and the button press (a deploy, a crash) must not turn the
+ * editor's press into "unknown code". Expired entries are kept for one more lifetime so that a late press
+ * can be told "expired" rather than "unknown"; older ones are swept when a new push is stored.
  */
 
 /** A prepared push and who may confirm it. */
@@ -42,50 +45,81 @@ export function randomCode(): string {
 /** Normalises a typed code for lookup: trimmed, upper case. */
 export const normalizeCode = (code: string): string => code.trim().toUpperCase();
 
-/** The store of pending confirmations; one per router. */
+/** The store of pending confirmations; one per router, over the app's database. */
 export class PendingPushes {
-  private readonly byCode = new Map<string, PendingPush>();
-
   constructor(
+    private readonly db: Db,
     private readonly ttlMs: number,
     private readonly newCode: () => string = randomCode,
   ) {}
 
   /** Stores a push under a fresh code and returns it. */
-  add(p: Omit<PendingPush, 'code'>): PendingPush {
-    this.sweep(p.createdAt);
+  async add(p: Omit<PendingPush, 'code'>): Promise<PendingPush> {
+    await this.sweep(p.createdAt);
+    const taken = async (c: string) => !!(await this.db.selectFrom('pending_pushes').select('code').where('code', '=', c).executeTakeFirst());
     let code = normalizeCode(this.newCode());
-    for (let i = 0; this.byCode.has(code) && i < 20; i++) code = normalizeCode(this.newCode());
-    if (this.byCode.has(code)) code = `${code}${this.byCode.size}`;
+    for (let i = 0; (await taken(code)) && i < 20; i++) code = normalizeCode(this.newCode());
+    if (await taken(code)) code = `${code}${Date.now() % 1000}`;
     const push = { ...p, code };
-    this.byCode.set(code, push);
+    await this.db
+      .insertInto('pending_pushes')
+      .values({ code, actor: p.actor, push: JSON.stringify(push), created_at: p.createdAt.toISOString() })
+      .execute();
     return push;
   }
 
   /** Finds a code without consuming it. */
-  lookup(code: string, now: Date): PendingLookup {
-    const push = this.byCode.get(normalizeCode(code));
+  async lookup(code: string, now: Date): Promise<PendingLookup> {
+    const row = await this.db.selectFrom('pending_pushes').select('push').where('code', '=', normalizeCode(code)).executeTakeFirst();
+    const push = row ? parsePush(row.push) : null;
     if (!push) return { status: 'unknown' };
     return this.expired(push, now) ? { status: 'expired', push } : { status: 'ok', push };
   }
 
   /** The live (unexpired) pushes an editor started, newest first. */
-  ofActor(actor: string, now: Date): PendingPush[] {
-    return [...this.byCode.values()]
-      .filter((p) => p.actor === actor && !this.expired(p, now))
+  async ofActor(actor: string, now: Date): Promise<PendingPush[]> {
+    const rows = await this.db
+      .selectFrom('pending_pushes')
+      .select('push')
+      .where('actor', '=', actor)
+      .where('created_at', '>=', new Date(now.getTime() - this.ttlMs).toISOString())
+      .execute();
+    return rows
+      .map((r) => parsePush(r.push))
+      .filter((p): p is PendingPush => p !== null && !this.expired(p, now))
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   }
 
-  /** Removes a code (confirmed, cancelled or reported expired). */
-  delete(code: string): void {
-    this.byCode.delete(normalizeCode(code));
+  /**
+   * Removes a code (confirmed, cancelled or reported expired). False when it was already gone: a second
+   * press of "Enviar" (or a second process) got there first, so the caller must not push again.
+   */
+  async delete(code: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('pending_pushes').where('code', '=', normalizeCode(code)).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   private expired(p: PendingPush, now: Date): boolean {
     return now.getTime() - p.createdAt.getTime() > this.ttlMs;
   }
 
-  private sweep(now: Date): void {
-    for (const [code, p] of this.byCode) if (now.getTime() - p.createdAt.getTime() > 2 * this.ttlMs) this.byCode.delete(code);
+  private async sweep(now: Date): Promise<void> {
+    await this.db.deleteFrom('pending_pushes').where('created_at', '<', new Date(now.getTime() - 2 * this.ttlMs).toISOString()).execute();
+  }
+}
+
+/** A stored push with its dates back as Dates; null when the row is not one we wrote (never trusted blindly). */
+function parsePush(text: string): PendingPush | null {
+  try {
+    const p = JSON.parse(text) as PendingPush & { createdAt: string; preview: { article: Article & { publishedAt: string | null; updatedAt: string | null } } };
+    if (typeof p?.code !== 'string' || typeof p.actor !== 'string' || !p.preview?.article) return null;
+    const a = p.preview.article;
+    return {
+      ...p,
+      createdAt: new Date(p.createdAt),
+      preview: { ...p.preview, article: { ...a, publishedAt: a.publishedAt ? new Date(a.publishedAt) : null, updatedAt: a.updatedAt ? new Date(a.updatedAt) : null } },
+    };
+  } catch {
+    return null;
   }
 }

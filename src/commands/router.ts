@@ -244,7 +244,7 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
   const timeZone = deps.timeZone ?? 'UTC';
   const confirmTtlMs = deps.confirmTtlMs ?? 10 * 60_000;
   const limiter = new ReplyRateLimiter(deps.replyRate.count, deps.replyRate.perMs);
-  const pending = new PendingPushes(confirmTtlMs, deps.newCode ?? randomCode);
+  const pending = new PendingPushes(db, confirmTtlMs, deps.newCode ?? randomCode);
   const bot = deps.botUsername ? deps.botUsername.replace(/^@/, '').toLowerCase() : null;
 
   const translator =
@@ -474,7 +474,7 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
     }
 
     const last = await services.push.lastPushed(preview.articleId);
-    const p = pending.add({
+    const p = await pending.add({
       platform: ctx.platform,
       chatId: ctx.chatId,
       threadId: ctx.threadId,
@@ -522,11 +522,11 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
     code: string | undefined,
   ): Promise<{ push: PendingPush } | { reply: Reply }> {
     if (code === undefined || code === '') {
-      const mine = pending.ofActor(ctx.actor, ctx.now);
+      const mine = await pending.ofActor(ctx.actor, ctx.now);
       if (mine.length === 1) return { push: mine[0]! };
       return { reply: say(ctx.t(action === 'push.confirm' ? 'push.confirmUsage' : 'push.cancelUsage')) };
     }
-    const found = pending.lookup(code, ctx.now);
+    const found = await pending.lookup(code, ctx.now);
     if (found.status === 'unknown') {
       await audit(ctx, action, 'unknown_code', { code: truncateEcho(code, 20) });
       return { reply: say(ctx.t('push.unknownCode', { code: truncateEcho(code, 20) })) };
@@ -536,7 +536,7 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
       return { reply: say(ctx.t('push.notYours')) };
     }
     if (found.status === 'expired') {
-      pending.delete(found.push.code);
+      await pending.delete(found.push.code);
       await audit(ctx, action, 'expired', { code: found.push.code, url: found.push.preview.url });
       return { reply: say(ctx.t('push.expired', { code: found.push.code })) };
     }
@@ -564,7 +564,7 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
     const found = await findPending(ctx, 'push.confirm', code);
     if ('reply' in found) return [found.reply];
     const p = found.push;
-    pending.delete(p.code);
+    if (!(await pending.delete(p.code))) return [say(ctx.t('push.unknownCode', { code: p.code }))];
     const ids = p.destinations.map((d) => d.id);
     try {
       const ticket = await services.push.enqueue(
@@ -591,7 +591,7 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
   async function cancelPush(ctx: Ctx, code: string | undefined): Promise<Reply[]> {
     const found = await findPending(ctx, 'push.cancel', code);
     if ('reply' in found) return [found.reply];
-    pending.delete(found.push.code);
+    await pending.delete(found.push.code);
     await audit(ctx, 'push.cancel', 'cancelled', { url: found.push.preview.url, code: found.push.code });
     return [say(ctx.t('push.cancelled'))];
   }

@@ -133,6 +133,8 @@ export interface FeedStatus {
   /** Consecutive failures; 0 when the last poll worked. */
   failures: number;
   lastError: string | null;
+  /** New items the feed's latest crowded poll recorded without posting (MAX_NEW_PER_POLL), and when; absent when none in the last day. */
+  heldBack?: { count: number; at: Date } | null;
 }
 
 /** Outbox depth of one destination for `/status`. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { Article } from '../articles/article.js';
+import { isThin } from '../articles/normalize.js';
 import { storableText, type Db } from './db.js';
 import type { ArticleTable } from './schema.js';
 
@@ -12,9 +13,43 @@ export interface RecordResult {
   fresh: Article[];
   /** Seen before, and the title or lead changed: `version` is the new version. */
   updated: { article: Article; version: number; firstSeenAt: Date }[];
-  /** Seen for the first time on a feed's first poll: recorded, never posted. */
+  /** Recorded and never posted: beyond the backfill on a feed's first poll, older than the age limit, or over the cap. */
   backlog: number;
+  /** Of `backlog`: new items held back because the poll already had `maxNew` to post. */
+  heldBack: number;
+  /** Of `backlog`: new items published longer than `maxAgeMs` ago. */
+  stale: number;
   unchanged: number;
+}
+
+/** How a poll's new items become posts (see `ArticleRepo.record`). */
+export interface RecordOptions {
+  /** The feed's first successful poll: only the newest `backfill` items are posted. */
+  firstPoll: boolean;
+  backfill: number;
+  /** At most this many new items posted by one later poll (MAX_NEW_PER_POLL); the rest are backlog. */
+  maxNew?: number;
+  /** Items published longer ago than this are recorded without posting on later polls (MAX_ARTICLE_AGE). */
+  maxAgeMs?: number;
+}
+
+/**
+ * The article a feed update makes when the stored lead came from the page: while the feed's lead is still
+ * thin, the page's lead, body and image stay (the feed's new title and dates win); a real lead in the feed
+ * replaces them. Returns `a` itself when nothing is kept.
+ */
+export function keepEnriched(a: Article, old: ArticleRow): Article {
+  if (old.lead_source !== 'page' || !isThin(a)) return a;
+  return {
+    ...a,
+    lead: old.lead,
+    body: a.body.length >= old.body.length ? a.body : old.body,
+    imageUrl: a.imageUrl ?? old.image_url,
+    imageCaption: a.imageUrl ? a.imageCaption : (a.imageCaption ?? old.image_caption),
+    imageCredit: a.imageUrl ? a.imageCredit : (a.imageCredit ?? old.image_credit),
+    section: a.section ?? old.section,
+    author: a.author ?? old.author,
+  };
 }
 
 /** A hash of what a subscriber sees: a change means the story was updated. */
@@ -69,12 +104,16 @@ export class ArticleRepo {
 
   /**
    * Records a batch of articles from one poll. On a feed's first poll (`firstPoll`), all but the newest
-   * `backfill` are recorded as backlog, so adding a feed never floods its destinations.
+   * `backfill` are recorded as backlog, so adding a feed never floods its destinations. On later polls an
+   * item is new only if neither its id (guid) nor its canonical URL is known: a CMS migration that rewrites
+   * every guid changes nothing. Items dated older than `maxAgeMs` are recorded without posting (an undated
+   * item counts as new), and at most `maxNew` are posted, the newest; the rest are backlog (`heldBack`).
    */
-  async record(articles: Article[], opts: { firstPoll: boolean; backfill: number }): Promise<RecordResult> {
-    const now = this.clock().toISOString();
-    const result: RecordResult = { fresh: [], updated: [], backlog: 0, unchanged: 0 };
-    // Newest first by date, feed order otherwise: the backfill takes the newest.
+  async record(articles: Article[], opts: RecordOptions): Promise<RecordResult> {
+    const nowDate = this.clock();
+    const now = nowDate.toISOString();
+    const result: RecordResult = { fresh: [], updated: [], backlog: 0, heldBack: 0, stale: 0, unchanged: 0 };
+    // Newest first by date, feed order otherwise: the backfill and the cap take the newest.
     const order = articles
       .map((a, i) => ({ a, i }))
       .sort((x, y) => {
@@ -83,6 +122,9 @@ export class ArticleRepo {
         return tx !== undefined && ty !== undefined && tx !== ty ? ty - tx : x.i - y.i;
       });
     const seen = new Set<string>();
+    const seenUrls = new Set<string>();
+    const maxNew = opts.firstPoll ? opts.backfill : (opts.maxNew ?? Infinity);
+    const oldest = !opts.firstPoll && opts.maxAgeMs !== undefined ? nowDate.getTime() - opts.maxAgeMs : -Infinity;
     let posted = 0;
     await this.db.transaction().execute(async (trx) => {
       const ids = [...new Set(articles.map((a) => a.id))];
@@ -91,24 +133,46 @@ export class ArticleRepo {
         const rows = await trx.selectFrom('articles').selectAll().where('id', 'in', ids.slice(i, i + 300)).execute();
         for (const r of rows) existing.set(r.id, r);
       }
-      for (const { a } of order) {
-        if (seen.has(a.id)) continue;
+      // The same story under another id (its guid changed, or an editor pushed its page first).
+      const urls = [...new Set(articles.filter((a) => a.url && !existing.has(a.id)).map((a) => storableText(a.url)))];
+      const byUrl = new Map<string, ArticleRow>();
+      for (let i = 0; i < urls.length; i += 300) {
+        const rows = await trx.selectFrom('articles').selectAll().where('url', 'in', urls.slice(i, i + 300)).orderBy('first_seen_at').execute();
+        for (const r of rows) if (!byUrl.has(r.url)) byUrl.set(r.url, r);
+      }
+      for (const { a: item } of order) {
+        const known = existing.get(item.id) ?? (item.url ? byUrl.get(storableText(item.url)) : undefined);
+        // A known URL keeps its first id, so deliveries, edits and /push history stay on one row.
+        const a = known && known.id !== item.id ? { ...item, id: known.id } : item;
+        if (seen.has(a.id) || (a.url && seenUrls.has(a.url))) continue;
         seen.add(a.id);
-        const old = existing.get(a.id);
+        if (a.url) seenUrls.add(a.url);
+        const old = known;
         const cols = articleColumns(a);
         if (!old) {
-          const asNew = !opts.firstPoll || posted < opts.backfill;
+          const published = a.publishedAt?.getTime();
+          const tooOld = published !== undefined && published < oldest;
+          const asNew = !tooOld && posted < maxNew;
           if (asNew) posted++;
-          else result.backlog++;
+          else {
+            result.backlog++;
+            if (tooOld) result.stale++;
+            else if (!opts.firstPoll) result.heldBack++;
+          }
           await trx
             .insertInto('articles')
-            .values({ id: a.id, ...cols, version: 1, state: asNew ? 'new' : 'backlog', first_seen_at: now, changed_at: now })
+            .values({ id: a.id, ...cols, version: 1, state: asNew ? 'new' : 'backlog', first_seen_at: now, changed_at: now, lead_source: null, edits_version: 1 })
             .execute();
           if (asNew) result.fresh.push(a);
         } else if (old.content_hash !== cols.content_hash) {
           const version = old.version + 1;
-          await trx.updateTable('articles').set({ ...cols, version, changed_at: now }).where('id', '=', a.id).execute();
-          result.updated.push({ article: a, version, firstSeenAt: new Date(old.first_seen_at) });
+          const kept = keepEnriched(a, old);
+          await trx
+            .updateTable('articles')
+            .set({ ...articleColumns(kept), content_hash: cols.content_hash, lead_source: kept === a ? null : 'page', version, changed_at: now })
+            .where('id', '=', a.id)
+            .execute();
+          result.updated.push({ article: kept, version, firstSeenAt: new Date(old.first_seen_at) });
         } else {
           result.unchanged++;
         }
@@ -119,17 +183,52 @@ export class ArticleRepo {
     return result;
   }
 
+  /**
+   * Stores what the article's page added to a thin feed item (lead, body, image…), so edits and a restart
+   * render the same message as the first post. The content hash stays the feed's, so the next poll of an
+   * unchanged feed still finds the item unchanged.
+   */
+  async saveEnriched(a: Article): Promise<void> {
+    const { content_hash: _feedHash, ...cols } = articleColumns(a);
+    await this.db.updateTable('articles').set({ ...cols, lead_source: 'page' }).where('id', '=', a.id).execute();
+  }
+
+  /** The edits of `version` are queued (or there were none to queue): a restart need not queue them again. */
+  async editsQueued(id: string, version: number): Promise<void> {
+    await this.db.updateTable('articles').set({ edits_version: version }).where('id', '=', id).where('edits_version', '<', version).execute();
+  }
+
+  /** Articles whose latest version was recorded but whose edits were never queued (a stop in between). */
+  async editsUnqueued(limit = 500): Promise<{ article: Article; version: number }[]> {
+    const rows = await this.db
+      .selectFrom('articles')
+      .selectAll()
+      .whereRef('edits_version', '<', 'version')
+      .orderBy('changed_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ article: rowToArticle(r), version: r.version }));
+  }
+
   /** Inserts or refreshes one article outside a feed (an editor's push, a webhook); returns its version. */
   async put(a: Article): Promise<number> {
     const now = this.clock().toISOString();
     const old = await this.db.selectFrom('articles').select(['version', 'content_hash']).where('id', '=', a.id).executeTakeFirst();
     const cols = articleColumns(a);
     if (!old) {
-      await this.db.insertInto('articles').values({ id: a.id, ...cols, version: 1, state: 'routed', first_seen_at: now, changed_at: now }).execute();
+      await this.db
+        .insertInto('articles')
+        .values({ id: a.id, ...cols, version: 1, state: 'routed', first_seen_at: now, changed_at: now, lead_source: null, edits_version: 1 })
+        .execute();
       return 1;
     }
     if (old.content_hash === cols.content_hash) return old.version;
-    await this.db.updateTable('articles').set({ ...cols, version: old.version + 1, changed_at: now }).where('id', '=', a.id).execute();
+    // A push routes its own version and edits nothing: its edits count as queued.
+    await this.db
+      .updateTable('articles')
+      .set({ ...cols, version: old.version + 1, edits_version: old.version + 1, lead_source: null, changed_at: now })
+      .where('id', '=', a.id)
+      .execute();
     return old.version + 1;
   }
 

@@ -15,6 +15,8 @@ export interface Database {
   settings: SettingTable;
   wa_auth: WaAuthTable;
   leases: LeaseTable;
+  pending_pushes: PendingPushTable;
+  instance_lock: InstanceLockTable;
 }
 
 export interface FeedTable {
@@ -34,6 +36,10 @@ export interface FeedTable {
   /** Set once the first successful poll recorded the backlog: later items are new. */
   primed_at: string | null;
   created_at: string;
+  /** New items the last poll recorded without posting because of MAX_NEW_PER_POLL (0 when none). */
+  held_back: Generated<number>;
+  /** When that poll ran; null when no poll ever held items back. */
+  held_back_at: string | null;
 }
 
 export interface ArticleTable {
@@ -60,6 +66,10 @@ export interface ArticleTable {
   state: string;
   first_seen_at: string;
   changed_at: string;
+  /** 'page' when the lead came from the article's page (the feed's was thin); null when from the feed. */
+  lead_source: string | null;
+  /** The version whose edits were queued; below `version` when the process stopped in between. */
+  edits_version: Generated<number>;
 }
 
 export interface DestinationTable {
@@ -153,5 +163,28 @@ export interface WaAuthTable {
 export interface LeaseTable {
   name: string;
   holder: string;
+  expires_at: string;
+}
+
+/** A push waiting for its editor's "Enviar", so a restart in between does not lose it. */
+export interface PendingPushTable {
+  /** The confirmation code (upper case). */
+  code: string;
+  /** `telegram:12345`: the editor who started it. */
+  actor: string;
+  /** JSON of the PendingPush (dates as ISO strings). */
+  push: string;
+  created_at: string;
+}
+
+/** The one running instance of a database (`name` is 'main'): see store/instance-lock.ts. */
+export interface InstanceLockTable {
+  name: string;
+  /** `host:pid:random`, made at start. */
+  holder: string;
+  host: string;
+  pid: number;
+  started_at: string;
+  heartbeat_at: string;
   expires_at: string;
 }

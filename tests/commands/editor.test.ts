@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isEditor, normalizeSenderId } from '../../src/commands/router.js';
 import { getPauseState } from '../../src/commands/repo.js';
-import { EDITORS, T0, makeHarness, only, type Harness } from './harness.js';
+import { DESTINATIONS, EDITORS, T0, makeHarness, only, type Harness } from './harness.js';
 import type { Reply } from '../../src/commands/types.js';
 
 let h: Harness;
@@ -181,6 +181,34 @@ describe('/push', () => {
     expect(h.enqueued).toHaveLength(0);
     expect((await h.audit()).at(-1)).toMatchObject({ action: 'push.confirm', outcome: 'expired' });
     expect(only(await h.action(ok))).toContain('Não achei');
+  });
+
+  it('a confirmation survives a restart (a new router over the same database), and still expires after 10 minutes', async () => {
+    const first = buttons(await h.tg(`/push ${URL1}`, ED));
+    const second = buttons(await h.tg('/push https://site.example/brasil/outra', ED));
+    // The process restarts between /push and the press: a new router, the same database.
+    const restarted = h.makeRouter();
+    const press = (data: string) =>
+      restarted.handleAction({ platform: 'telegram', chatId: '42', senderId: '42', languageCode: 'pt-br', data, messageId: 'r1', receivedAt: h.now() });
+    h.advance(9 * 60_000);
+    expect(only(await press(first.ok))).toContain('Na fila');
+    expect(h.enqueued).toHaveLength(1);
+    expect(h.enqueued[0]!.preview.url).toBe(URL1);
+    // The stored article comes back whole, its dates as dates.
+    expect(h.enqueued[0]!.preview.article.publishedAt).toBeInstanceOf(Date);
+    expect(h.enqueued[0]!.destinationIds).toEqual(DESTINATIONS.slice(0, 2).map((d) => d.id));
+    // A second press of the same button pushes nothing more.
+    expect(only(await press(first.ok))).toContain('Não achei');
+    h.advance(60_000 + 1);
+    expect(only(await press(second.ok))).toContain('expirou');
+    expect(h.enqueued).toHaveLength(1);
+  });
+
+  it('two presses of Enviar at once push once', async () => {
+    const { ok } = buttons(await h.tg(`/push ${URL1}`, ED));
+    const replies = await Promise.all([h.action(ok), h.action(ok)]);
+    expect(h.enqueued).toHaveLength(1);
+    expect(replies.map(only).filter((r) => r.includes('Na fila'))).toHaveLength(1);
   });
 
   it('still works just before expiry', async () => {

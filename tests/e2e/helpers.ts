@@ -8,12 +8,17 @@ export interface Story {
   title: string;
   section: string;
   lead?: string;
-  /** Minutes after a fixed base time. */
+  /** Minutes after the base time (half a day before the test run, so stories are within MAX_ARTICLE_AGE). */
   minute: number;
+  /** The feed's guid when it differs from `id` (which makes the link). */
+  guid?: string;
+  /** No pubDate at all. */
+  undated?: boolean;
   image?: string;
 }
 
-const BASE = Date.parse('2026-11-20T12:00:00Z');
+// Relative to the run, on a whole hour: a fixed date would age past MAX_ARTICLE_AGE and stop being posted.
+const BASE = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 12 * 3_600_000;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** An RSS 2.0 feed of the stories, newest first, as news sites publish them. */
@@ -24,9 +29,9 @@ export function rss(origin: string, stories: Story[]): string {
       (s) => `<item>
   <title>${esc(s.title)}</title>
   <link>${origin}/noticia/${s.id}</link>
-  <guid isPermaLink="false">${s.id}</guid>
+  <guid isPermaLink="false">${s.guid ?? s.id}</guid>
   <category>${esc(s.section)}</category>
-  <pubDate>${new Date(BASE + s.minute * 60_000).toUTCString()}</pubDate>
+  ${s.undated ? '' : `<pubDate>${new Date(BASE + s.minute * 60_000).toUTCString()}</pubDate>`}
   <description>${esc(s.lead ?? `Resumo da notícia ${s.id}, com detalhes suficientes para virar o lead da mensagem enviada aos leitores.`)}</description>
   ${s.image ? `<enclosure url="${s.image}" type="image/jpeg" length="1000"/>` : ''}
 </item>`,

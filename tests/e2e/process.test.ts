@@ -83,6 +83,24 @@ describe('manchete start as a process', () => {
     expect(p.output()).not.toContain(TOKEN);
   }, 40_000);
 
+  it('a second start on the same database refuses with one line naming the first; the first delivers everything once', async () => {
+    const { fake, env } = await world();
+    const first = startProcess(env);
+    await fake.waitFor(() => fake.sent.length >= 5, 30_000, 'five posts');
+    const second = startProcess(env);
+    expect(await second.exited).toBe(1);
+    const lines = second.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^manchete: another Manchete is already running on this database \\(pid ${first.child.pid} on [^,]+, since \\d{4}-`));
+    await until(() => fake.sent.length >= 60, 40_000, 'every article in both chats');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(fake.sent).toHaveLength(60);
+    for (const chat of [CHANNEL, GROUP]) expect(titlesIn(fake, chat)).toEqual(STORIES.map((s) => s.title));
+    expect(first.child.exitCode).toBeNull();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+  }, 90_000);
+
   it('SIGKILL in the middle of a fan-out loses nothing; duplicates stay within the sends in flight', async () => {
     const { fake, env } = await world();
     const first = startProcess(env);
@@ -93,6 +111,8 @@ describe('manchete start as a process', () => {
     expect(atKill).toBeLessThan(60);
 
     const second = startProcess(env);
+    // The killed process left its lock row behind; its pid is dead, so the new start takes it over at once.
+    await until(() => second.output().includes('is gone; taking over its lock'), 30_000, 'the stale lock taken over');
     await until(() => new Set(titlesIn(fake, CHANNEL)).size === 30 && new Set(titlesIn(fake, GROUP)).size === 30, 40_000, 'every article in both chats');
     await new Promise((r) => setTimeout(r, 500));
     const duplicates = fake.sent.length - 60;

@@ -183,7 +183,8 @@ destinations:
 
   it('delivers everything exactly once through 5% injected 429s and 5xx', async () => {
     const t = await setup({
-      env: { TELEGRAM_CHAT_GAP: '10ms', TELEGRAM_GROUP_PER_MINUTE: '1000', TELEGRAM_MAX_PER_SECOND: '200' },
+      // 40 new items in one poll: over the default MAX_NEW_PER_POLL, which this test is not about.
+      env: { TELEGRAM_CHAT_GAP: '10ms', TELEGRAM_GROUP_PER_MINUTE: '1000', TELEGRAM_MAX_PER_SECOND: '200', MAX_NEW_PER_POLL: '100' },
       limits: { globalPerSecond: 1000, perChatPerSecond: 1000, perGroupPerMinute: 100_000 },
     });
     t.fake.setFaults({ rate429: 0.05, rate5xx: 0.05, seed: 7, retryAfter: 1 });

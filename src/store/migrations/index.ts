@@ -1,4 +1,4 @@
-import type { ColumnDefinitionBuilder, Kysely, Migration } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
 
 export type DialectKind = 'sqlite' | 'postgres';
 
@@ -153,6 +153,36 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
         .createTable('leases')
         .addColumn('name', 'text', (c) => c.primaryKey())
         .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  '005_self_healing': {
+    async up(db: Kysely<unknown>) {
+      // New items a poll held back over MAX_NEW_PER_POLL (recorded, not posted), for /status.
+      await db.schema.alterTable('feeds').addColumn('held_back', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('feeds').addColumn('held_back_at', 'text').execute();
+      // 'page' when the lead (and maybe body and image) came from the article's page, not the feed.
+      await db.schema.alterTable('articles').addColumn('lead_source', 'text').execute();
+      // The version whose edits were queued: lower than `version` after a crash between the two.
+      await db.schema.alterTable('articles').addColumn('edits_version', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      await sql`update articles set edits_version = version`.execute(db);
+      await db.schema
+        .createTable('pending_pushes')
+        .addColumn('code', 'text', (c) => c.primaryKey())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('push', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('pending_pushes_actor').on('pending_pushes').column('actor').execute();
+      await db.schema
+        .createTable('instance_lock')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text', (c) => c.notNull())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'text', (c) => c.notNull())
         .execute();
     },
