@@ -98,13 +98,26 @@ const range = (name: string, example: string) =>
 
 const rate = (name: string) =>
   z.string().transform((v, ctx) => {
-    const m = /^\s*(\d+)\s*\/\s*(s|sec|second|m|min|minute|h|hour)\s*$/i.exec(v);
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: `${name}="${v}" is not a rate; use 10/min, 1/s or 100/hour` });
+    // `10/min`, or with a window length: `5/10min`.
+    const m = /^\s*(\d+)\s*\/\s*(\d{0,4})\s*(s|sec|second|m|min|minute|h|hour)s?\s*$/i.exec(v);
+    if (!m || (m[2] !== '' && Number(m[2]) === 0)) {
+      ctx.addIssue({ code: 'custom', message: `${name}="${v}" is not a rate; use 10/min, 1/s, 100/hour or 5/10min` });
       return z.NEVER;
     }
-    const per = m[2]!.toLowerCase().startsWith('s') ? 1000 : m[2]!.toLowerCase().startsWith('m') ? 60_000 : 3_600_000;
-    return { count: Number(m[1]), perMs: per };
+    const unit = m[3]!.toLowerCase().startsWith('s') ? 1000 : m[3]!.toLowerCase().startsWith('m') ? 60_000 : 3_600_000;
+    return { count: Number(m[1]), perMs: unit * (m[2] === '' ? 1 : Number(m[2])) };
+  });
+
+/** A percentage like `20%` (or `0.2`), as a fraction from `min` to `max`. */
+const share = (name: string, min: number, max: number) =>
+  z.string().transform((v, ctx) => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(v);
+    const f = m ? Number(m[1]) / (m[2] ? 100 : 1) : NaN;
+    if (!(f >= min && f <= max)) {
+      ctx.addIssue({ code: 'custom', message: `${name}="${v}" must be a percentage from ${min * 100}% to ${max * 100}%, e.g. 20%` });
+      return z.NEVER;
+    }
+    return f;
   });
 
 const str = z.string().transform((s) => s.trim());
@@ -155,6 +168,8 @@ export const DEFAULTS = {
   WHATSAPP_GAP: '4s-8s',
   WHATSAPP_CHAT_GAP: '30s',
   WHATSAPP_HOURLY_CAP: '60',
+  WHATSAPP_REPLY_SHARE: '20%',
+  WHATSAPP_GROUP_REPLY_RATE: '5/10min',
   WHATSAPP_PRIVATE_PUSH: 'false',
 } as const;
 
@@ -209,6 +224,8 @@ const schema = z.object({
   WHATSAPP_GAP: range('WHATSAPP_GAP', '4s-8s'),
   WHATSAPP_CHAT_GAP: duration('WHATSAPP_CHAT_GAP', '30s'),
   WHATSAPP_HOURLY_CAP: int('WHATSAPP_HOURLY_CAP', 1, 10_000),
+  WHATSAPP_REPLY_SHARE: share('WHATSAPP_REPLY_SHARE', 0, 0.5),
+  WHATSAPP_GROUP_REPLY_RATE: rate('WHATSAPP_GROUP_REPLY_RATE'),
   WHATSAPP_PRIVATE_PUSH: bool('WHATSAPP_PRIVATE_PUSH'),
 });
 
@@ -266,6 +283,10 @@ export interface Config {
     gapMs: { min: number; max: number };
     chatGapMs: number;
     hourlyCap: number;
+    /** Fraction of hourlyCap kept for command replies (posts may not use it; replies may use only it). */
+    replyShare: number;
+    /** Replies per group (any chat that is not private) over a window, shared by all its members. */
+    groupReplyRate: { count: number; perMs: number };
     privatePush: boolean;
   };
 }
@@ -362,6 +383,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       gapMs: e.WHATSAPP_GAP,
       chatGapMs: e.WHATSAPP_CHAT_GAP,
       hourlyCap: e.WHATSAPP_HOURLY_CAP,
+      replyShare: e.WHATSAPP_REPLY_SHARE,
+      groupReplyRate: e.WHATSAPP_GROUP_REPLY_RATE,
       privatePush: e.WHATSAPP_PRIVATE_PUSH,
     },
   };

@@ -20,6 +20,7 @@ import { startHttpServer, type Metric, type RouteHandler } from './http/server.j
 import { previewText } from './preview.js';
 import type { Platform } from './render/types.js';
 import type { Reply } from './commands/types.js';
+import type { Notifier } from './commands/services.js';
 import { createCommandRouter, type CommandRouter } from './commands/router.js';
 import { deactivateSubscriber, getPauseState, subscriberIdFor, subscribersForTopics } from './commands/repo.js';
 import { createAppServices, PushTracker } from './app-services.js';
@@ -76,6 +77,8 @@ export interface App {
   platforms: PlatformModule[];
   /** The command router shared by every platform. */
   router: CommandRouter;
+  /** Queues replies to a chat in the outbox (kind `reply`): paced, retried and recorded like posts. */
+  notifier: Notifier;
   print: (line: string) => void;
   /** Base URL of the listener on HTTP_HOST:HTTP_PORT once listening (in webhook mode: the webhook's only). */
   httpUrl: string | null;
@@ -196,14 +199,15 @@ export async function startApp(deps: AppDeps): Promise<App> {
     routes,
     platforms,
     router: undefined as unknown as CommandRouter,
+    notifier: undefined as unknown as Notifier,
     print,
     httpUrl: null,
     adminUrl: null,
     stop: async () => undefined,
   };
-  // Messages outside a command's answer (push progress) go through the outbox like everything else,
-  // so they are paced, retried and recorded; they jump the queue as replies.
-  const notifier = {
+  // Replies go through the outbox like everything else (push progress, and WhatsApp command answers), so
+  // they are paced, retried and recorded; they jump the queue as replies.
+  const notifier: Notifier = {
     notify: async (chat: { platform: Platform; chatId: string; threadId?: string | null }, replies: Reply[]) => {
       try {
         const id = destinationId(chat.platform, chat.chatId, chat.threadId ?? null);
@@ -218,6 +222,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
       }
     },
   };
+  app.notifier = notifier;
   const bundledLocales = join(packageRoot(), 'templates', 'locales');
   app.router = createCommandRouter({
     db: store.db,

@@ -692,10 +692,14 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
       } else if (!isPrivate) {
         return []; // chatter in a group is none of the bot's business
       }
+      const name = cmd ? ALIASES[cmd.name] : undefined;
+      // In a shared chat every member's typo would cost a message from the account: only known commands
+      // are answered there. A private chat still gets the hint.
+      if (cmd && !name && !isPrivate) return [];
       if (!allowReply(m.platform, m.senderId, m.chatId, now)) return [];
+      if (m.replyBudget && !m.replyBudget()) return [];
       const ctx = makeCtx(m, { isPrivate, threadId: m.threadId ?? null, senderName: m.senderName }, now);
       if (!cmd) return [say(ctx.t('pointer'))];
-      const name = ALIASES[cmd.name];
       if (!name) {
         return [say(cmd.word ? ctx.t('unknownCommand', { command: `/${truncateEcho(cmd.word, 30)}` }) : ctx.t('pointer'))];
       }

@@ -9,6 +9,10 @@ export interface IncomingMessage {
   platform: Platform;
   /** Where to answer: Telegram chat id; WhatsApp chat JID. */
   chatId: string;
+  /**
+   * A private chat is one person; anything else (group, community, channel) is shared by many, and there
+   * the router answers only the commands it knows: an unknown `/word` gets silence, not a hint.
+   */
   chatType: 'private' | 'group' | 'channel';
   /** Who wrote: Telegram user id; WhatsApp phone number (digits, `@lid` already mapped) or null when unknown. */
   senderId: string | null;
@@ -23,6 +27,12 @@ export interface IncomingMessage {
   /** True when the platform says the message is addressed to this bot (Telegram `/cmd@bot`, private chat). */
   addressedToBot: boolean;
   receivedAt: Date;
+  /**
+   * A budget the adapter keeps for this chat beyond the per-user REPLY_RATE (WhatsApp: the group's
+   * WHATSAPP_GROUP_REPLY_RATE and the hourly reply reserve). The router asks it once, only when it is about
+   * to answer; false means stay silent (the adapter logs). Absent: no such budget.
+   */
+  replyBudget?: () => boolean;
 }
 
 /** A button under a reply (Telegram inline keyboard; on WhatsApp the text says which command to send). */

@@ -379,7 +379,7 @@ export class Dispatcher {
         nextWake = Math.min(nextWake, 1_000);
         continue;
       }
-      const wait = platform.pacer.waitFor(dest, now);
+      const wait = platform.pacer.waitFor(dest, now, row.kind);
       if (wait > 0) {
         nextWake = Math.min(nextWake, wait);
         continue;
@@ -389,7 +389,7 @@ export class Dispatcher {
       const full = await outbox.get(row.id);
       if (full?.status !== 'pending') continue;
       if (!(await outbox.claim(row.id, this.opts.holder, this.opts.sendTimeoutMs * 4 + 60_000))) continue;
-      platform.pacer.reserve(dest, now);
+      platform.pacer.reserve(dest, now, row.kind);
       this.busyChats.add(chatKey);
       this.stats.inFlight++;
       if (probe) {
@@ -424,7 +424,7 @@ export class Dispatcher {
       for (let i = start; i < payload.length; i++) {
         const msg = payload[i]!;
         // The first message's slot was reserved when the row was claimed; later parts wait for theirs.
-        if (i > start) await this.paceNext(target, platform.pacer);
+        if (i > start) await this.paceNext(target, platform.pacer, row.kind);
         if (row.kind === 'edit') {
           const messageId = editTargets[i];
           if (!messageId) {
@@ -510,12 +510,12 @@ export class Dispatcher {
     }
   }
 
-  private async paceNext(dest: DestinationRecord, pacer: Pacer): Promise<void> {
+  private async paceNext(dest: DestinationRecord, pacer: Pacer, kind: DeliveryRow['kind']): Promise<void> {
     for (;;) {
       const now = this.opts.clock();
-      const wait = pacer.waitFor(dest, now);
+      const wait = pacer.waitFor(dest, now, kind);
       if (wait <= 0) {
-        pacer.reserve(dest, now);
+        pacer.reserve(dest, now, kind);
         return;
       }
       await sleep(wait);

@@ -18,7 +18,7 @@ export type DeliveryRow = Selectable<DeliveryTable>;
 export type DeliveryKind = 'article' | 'edit' | 'reply' | 'digest';
 
 /** A queued row as the dispatcher scans it: enough to order and pace, without the payload. */
-export type QueueEntry = Pick<DeliveryRow, 'id' | 'destination_id' | 'priority' | 'next_attempt_at'>;
+export type QueueEntry = Pick<DeliveryRow, 'id' | 'destination_id' | 'kind' | 'priority' | 'next_attempt_at'>;
 
 /** Editor pushes go ahead of automatic posts; replies to commands ahead of both. */
 export const PRIORITY = { article: 0, edit: 5, push: 10, reply: 20 } as const;
@@ -93,7 +93,7 @@ export class Outbox {
   async window(limit: number): Promise<QueueEntry[]> {
     return this.db
       .selectFrom('deliveries')
-      .select(['id', 'destination_id', 'priority', 'next_attempt_at'])
+      .select(['id', 'destination_id', 'kind', 'priority', 'next_attempt_at'])
       .where('status', '=', 'pending')
       .orderBy('priority', 'desc')
       .orderBy('id', 'asc')
@@ -108,8 +108,8 @@ export class Outbox {
    */
   async heads(limit: number, perChat = 5): Promise<QueueEntry[]> {
     const res = await sql<QueueEntry>`
-      SELECT id, destination_id, priority, next_attempt_at FROM (
-        SELECT id, destination_id, priority, next_attempt_at,
+      SELECT id, destination_id, kind, priority, next_attempt_at FROM (
+        SELECT id, destination_id, kind, priority, next_attempt_at,
                ROW_NUMBER() OVER (PARTITION BY destination_id ORDER BY priority DESC, id ASC) AS rn
         FROM deliveries WHERE status = 'pending'
       ) AS ranked

@@ -21,6 +21,12 @@ export interface PacingPolicy {
   /** A cap over all chats (WhatsApp hourly cap); null for none. */
   globalWindow: { count: number; windowMs: number } | null;
   /**
+   * How many of `globalWindow.count` are kept for command replies (WhatsApp: WHATSAPP_REPLY_SHARE of the
+   * hourly cap). Replies may use only these, posts only the rest, so a busy news hour cannot silence the
+   * bot and a crowd typing commands cannot hold back the news. 0 or absent: one cap shared by everything.
+   */
+  replyReserve?: number;
+  /**
    * When a send goes out late (timers and database reads take time), let the next one keep the original
    * rhythm instead of drifting: up to half a gap is made up. Keeps throughput at the ceiling without ever
    * exceeding the average rate. Off for WhatsApp, where the gap is about looking human, not throughput.
@@ -40,14 +46,40 @@ export function telegramPolicy(o: { maxPerSecond: number; chatGapMs: number; gro
   };
 }
 
-export function whatsappPolicy(o: { gapMs: { min: number; max: number }; chatGapMs: number; hourlyCap: number }): PacingPolicy {
+export function whatsappPolicy(o: {
+  gapMs: { min: number; max: number };
+  chatGapMs: number;
+  hourlyCap: number;
+  /** Fraction of the hourly cap kept for command replies (0.2 for `20%`); default 0: no reservation. */
+  replyShare?: number;
+}): PacingPolicy {
   return {
     globalGapMs: o.gapMs.min,
     globalJitterMs: o.gapMs.max - o.gapMs.min,
     chatGapMs: o.chatGapMs,
     groupWindow: null,
     globalWindow: { count: o.hourlyCap, windowMs: 3_600_000 },
+    replyReserve: replyReserve(o.hourlyCap, o.replyShare ?? 0),
   };
+}
+
+/**
+ * How many sends of an hourly cap are kept for replies: the share rounded down, and never the whole cap
+ * (posts keep at least one). 60 × 20% → 12; 5 × 20% → 1; 1 × 20% → 0 (no reservation).
+ */
+export function replyReserve(hourlyCap: number, share: number): number {
+  if (!(share > 0)) return 0;
+  return Math.max(0, Math.min(hourlyCap - 1, Math.floor(hourlyCap * share + 1e-9)));
+}
+
+/**
+ * Which share of the global window a delivery draws on: command replies (outbox kind `reply`), or
+ * everything else (articles, edits, digests: "posts").
+ */
+export type PaceClass = 'post' | 'reply';
+
+function paceClass(kind: string | undefined): PaceClass {
+  return kind === 'reply' ? 'reply' : 'post';
 }
 
 /** Is this destination a group or channel (subject to the per-group window) rather than a private chat? */
@@ -66,7 +98,8 @@ interface ChatState {
 export class Pacer {
   private nextGlobal = 0;
   private readonly chats = new Map<string, ChatState>();
-  private readonly globalRecent: number[] = [];
+  /** Reservation times inside the global window, per share (only `post` is used without a reply reserve). */
+  private readonly globalRecent: Record<PaceClass, number[]> = { post: [], reply: [] };
   private pausedUntil = 0;
 
   constructor(
@@ -74,8 +107,20 @@ export class Pacer {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** Milliseconds until a message to `dest` may go (0: now). Reserves nothing. */
-  waitFor(dest: Destination, now: number): number {
+  /** The share a delivery kind counts against, and that share's size (the whole cap without a reserve). */
+  private share(kind: string | undefined): { times: number[]; count: number } | null {
+    const gw = this.policy.globalWindow;
+    if (!gw) return null;
+    const reserve = Math.min(this.policy.replyReserve ?? 0, gw.count);
+    if (reserve <= 0) return { times: this.globalRecent.post, count: gw.count };
+    return paceClass(kind) === 'reply' ? { times: this.globalRecent.reply, count: reserve } : { times: this.globalRecent.post, count: gw.count - reserve };
+  }
+
+  /**
+   * Milliseconds until a message to `dest` may go (0: now). Reserves nothing. `kind` is the delivery's
+   * kind: a `reply` draws on the reply reserve of the global window, anything else on the posts' share.
+   */
+  waitFor(dest: Destination, now: number, kind?: string): number {
     const chat = this.chats.get(dest.chatId);
     let at = Math.max(now, this.nextGlobal, this.pausedUntil);
     if (chat) {
@@ -87,9 +132,11 @@ export class Pacer {
       }
     }
     const gw = this.policy.globalWindow;
-    if (gw) {
-      prune(this.globalRecent, now - gw.windowMs);
-      if (this.globalRecent.length >= gw.count) at = Math.max(at, this.globalRecent[this.globalRecent.length - gw.count]! + gw.windowMs);
+    const share = this.share(kind);
+    if (gw && share) {
+      prune(share.times, now - gw.windowMs);
+      if (share.count <= 0) return Infinity;
+      if (share.times.length >= share.count) at = Math.max(at, share.times[share.times.length - share.count]! + gw.windowMs);
     }
     // Whole milliseconds: fractional gaps would let float error put one message too many in a window.
     return Math.ceil(at - now);
@@ -99,8 +146,8 @@ export class Pacer {
    * Reserves the earliest slot for `dest` and returns how long to wait for it. Successive reservations
    * queue behind each other, so concurrent callers never exceed the policy.
    */
-  reserve(dest: Destination, now: number): number {
-    const wait = this.waitFor(dest, now);
+  reserve(dest: Destination, now: number, kind?: string): number {
+    const wait = this.waitFor(dest, now, kind);
     const at = now + wait;
     const base = this.policy.catchUp ? Math.max(at - this.policy.globalGapMs / 2, Math.min(at, this.nextGlobal)) : at;
     this.nextGlobal = (base + this.policy.globalGapMs + (this.policy.globalJitterMs > 0 ? this.random() * this.policy.globalJitterMs : 0));
@@ -111,7 +158,7 @@ export class Pacer {
     }
     chat.last = at;
     if (this.policy.groupWindow && isGroupLike(dest)) chat.recent.push(at);
-    if (this.policy.globalWindow) this.globalRecent.push(at);
+    this.share(kind)?.times.push(at);
     return wait;
   }
 

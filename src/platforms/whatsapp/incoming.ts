@@ -5,12 +5,14 @@ import type { Logger } from '../../log.js';
 import type { WhatsAppConnection } from './connection.js';
 import { phoneOfJid } from './connection.js';
 import { Lru } from './lru.js';
+import { WindowBudget } from './reply-budget.js';
 import { errorMessage } from './socket.js';
 
 /**
  * WhatsApp messages in, command replies out. Only what a person typed to the account counts: new
  * messages (`messages.upsert` of type `notify`), not history, not our own, not status updates or channels.
- * In groups only messages starting with `/` are taken, so the account never answers ordinary conversation.
+ * In groups only messages starting with `/` are taken, so the account never answers ordinary conversation;
+ * the router then answers only the commands it knows there.
  *
  * Senders may arrive as `@lid` ids (WhatsApp's privacy ids). They are mapped to phone numbers before the
  * router sees them, because editors are listed by phone number; when no mapping is known the sender is null
@@ -148,20 +150,32 @@ function defaultButtonLine(b: { label: string; data: string }): string | null {
 
 export interface WireCommandsOptions {
   logger: Logger;
-  /** How long 'composing…' shows before the replies (default 800 ms). */
-  composingMs?: number;
+  /**
+   * Queues a command's answer for sending. The module puts it in the outbox as a `reply`, so it goes out
+   * through the dispatcher and the pacer like posts do (gaps, hourly cap, retries, a record), never
+   * straight to the socket.
+   */
+  deliver: (chatId: string, replies: Reply[]) => Promise<void>;
+  /** Replies per non-private chat, shared by its members (WHATSAPP_GROUP_REPLY_RATE); null or absent for none. */
+  groupReplyRate?: { count: number; perMs: number } | null;
+  /**
+   * Replies over the whole account (the reply reserve of WHATSAPP_HOURLY_CAP per hour): beyond it a command
+   * is not answered at all, rather than queued to go out an hour late. Null or absent for none.
+   */
+  accountReplyRate?: { count: number; perMs: number } | null;
   /** Ids of recently seen messages (default 1 000). */
   dedupSize?: number;
   /** Overrides how a button becomes a line of text (return null to leave it out). */
   buttonLine?: (b: { label: string; data: string }) => string | null;
-  /** For tests: how to wait. */
-  sleep?: (ms: number) => Promise<void>;
+  /** For tests: the time in ms. */
+  clock?: () => number;
 }
 
 /**
- * Connects the command router to WhatsApp: each accepted message goes to `onMessage`, and its replies are
- * sent back to the same chat as text, after showing 'composing' for a moment (in groups, quoting the
- * command). Rate limiting per user is the router's job. Returns the unsubscribe function.
+ * Connects the command router to WhatsApp: each accepted message goes to `onMessage` with a reply budget
+ * (per group, and for the account), and its replies are handed to `deliver` as text, while the chat shows
+ * 'composing'. Rate limiting per user is the router's job; budgets per group and per account are this
+ * adapter's, because they are about WhatsApp's ban risk. Returns the unsubscribe function.
  */
 export function wireCommands(
   connection: WhatsAppConnection,
@@ -170,29 +184,54 @@ export function wireCommands(
 ): () => void {
   const log = opts.logger.child({ platform: 'whatsapp', part: 'commands' });
   const seen = new Lru<string, true>(opts.dedupSize ?? 1_000);
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const composingMs = opts.composingMs ?? 800;
+  const clock = opts.clock ?? Date.now;
+  const groups = opts.groupReplyRate ? new WindowBudget(opts.groupReplyRate.count, opts.groupReplyRate.perMs) : null;
+  const account = opts.accountReplyRate ? new WindowBudget(opts.accountReplyRate.count, opts.accountReplyRate.perMs) : null;
+
+  /** One reply's worth of budget for this message's chat: the group's first, then the account's. */
+  const admit = (message: IncomingMessage): boolean => {
+    const now = clock();
+    if (groups && message.chatType !== 'private') {
+      const g = groups.take(message.chatId, now);
+      if (!g.allowed) {
+        if (g.log)
+          log.warn(
+            { event: 'whatsapp.group_reply_limited', chat: message.chatId, limit: groups.count, perMs: groups.perMs },
+            `group ${message.chatId} reached its reply budget (${groups.count} per ${Math.round(groups.perMs / 60_000)} min, WHATSAPP_GROUP_REPLY_RATE); commands there get no answer until the window frees up`,
+          );
+        return false;
+      }
+    }
+    if (account) {
+      const a = account.take('account', now);
+      if (!a.allowed) {
+        if (a.log)
+          log.warn(
+            { event: 'whatsapp.reply_budget_spent', limit: account.count, perMs: account.perMs },
+            `the hour's reply budget (${account.count}, WHATSAPP_REPLY_SHARE of WHATSAPP_HOURLY_CAP) is spent; commands get no answer until it frees up`,
+          );
+        return false;
+      }
+    }
+    return true;
+  };
 
   const handle = async (event: BaileysEventMap['messages.upsert']) => {
     const ownJid = connection.socket()?.user?.id ?? null;
     const accepted = await readUpsert(event, { seen, ownJid, lidToPhone: (jid) => connection.lidToPhone(jid) });
-    for (const { message, raw } of accepted) {
+    for (const { message } of accepted) {
       try {
-        const replies = await onMessage(message);
+        let asked: boolean | null = null;
+        const replies = await onMessage({ ...message, replyBudget: () => (asked ??= admit(message)) });
         if (replies.length === 0) continue;
-        const sock = connection.socket();
-        if (!sock) {
-          log.warn({ chat: message.chatId, state: connection.state() }, 'WhatsApp disconnected before the command could be answered');
-          continue;
-        }
-        await sock.sendPresenceUpdate('composing', message.chatId).catch(() => undefined);
-        await sleep(composingMs);
-        for (const reply of replies) {
-          const text = renderReplyText(reply, opts.buttonLine);
-          const sent = await sock.sendMessage(message.chatId, { text, linkPreview: null }, message.chatType === 'group' ? { quoted: raw } : {});
-          connection.rememberSent(sent);
-        }
-        await sock.sendPresenceUpdate('paused', message.chatId).catch(() => undefined);
+        // An answer that did not come through the budget (an apology after an error) still pays for itself.
+        if (asked === null) asked = admit(message);
+        if (!asked) continue;
+        await opts.deliver(
+          message.chatId,
+          replies.map((r) => ({ text: renderReplyText(r, opts.buttonLine) })),
+        );
+        await connection.socket()?.sendPresenceUpdate('composing', message.chatId).catch(() => undefined);
       } catch (err) {
         log.error({ err: errorMessage(err), chat: message.chatId, messageId: message.messageId }, 'answering a WhatsApp command failed');
       }

@@ -73,9 +73,14 @@ export async function createWhatsAppModule(
   for (const chat of config.whatsapp.chats) add(chat, {});
   for (const r of routeDestinations.filter((d) => d.platform === 'whatsapp')) add(r.chat, r.options);
 
-  const pacer = new Pacer(
-    whatsappPolicy({ gapMs: config.whatsapp.gapMs, chatGapMs: config.whatsapp.chatGapMs, hourlyCap: config.whatsapp.hourlyCap }),
-  );
+  // Command replies and posts share the pacer's gaps; the hourly cap is split so that each keeps its share.
+  const policy = whatsappPolicy({
+    gapMs: config.whatsapp.gapMs,
+    chatGapMs: config.whatsapp.chatGapMs,
+    hourlyCap: config.whatsapp.hourlyCap,
+    replyShare: config.whatsapp.replyShare,
+  });
+  const pacer = new Pacer(policy);
   let app: App | null = null;
   let store: Awaited<ReturnType<typeof openStore>> | null = null;
   let connection: WhatsAppConnection | null = null;
@@ -147,7 +152,15 @@ export async function createWhatsAppModule(
           a.dispatcher.wake();
         }
       });
-      unwire = wireCommands(connection, (m) => a.router.handleMessage(m), { logger: log });
+      unwire = wireCommands(connection, (m) => a.router.handleMessage(m), {
+        logger: log,
+        // Answers are queued, not sent: the dispatcher paces them with the posts.
+        deliver: (chatId, replies) => a.notifier.notify({ platform: 'whatsapp', chatId }, replies),
+        groupReplyRate: config.whatsapp.groupReplyRate,
+        // A command is answered only while the hour's reply reserve has room; with no reserve, the pacer's
+        // shared cap is the only bound.
+        accountReplyRate: policy.replyReserve ? { count: policy.replyReserve, perMs: policy.globalWindow?.windowMs ?? 3_600_000 } : null,
+      });
       await connection.start();
     },
     async stop() {

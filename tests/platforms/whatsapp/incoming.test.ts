@@ -195,17 +195,17 @@ describe('wireCommands', () => {
     return { conn, fake, logger };
   }
 
-  it('shows composing, then answers as text (quoting in groups), mapping @lid senders for the router', async () => {
+  it('hands the replies to deliver as text (never to the socket), shows composing, mapping @lid senders for the router', async () => {
     const { conn, fake, logger } = await connected();
     const got: IncomingMessage[] = [];
-    const waits: number[] = [];
+    const queued: { chatId: string; replies: Reply[] }[] = [];
     const off = wireCommands(
       conn,
       async (m) => {
         got.push(m);
         return [{ text: 'Pausado.', buttons: [{ label: 'Retomar', data: '/retomar' }] }, { text: 'Segunda.' }];
       },
-      { logger, composingMs: 500, sleep: async (ms) => void waits.push(ms) },
+      { logger, deliver: async (chatId, replies) => void queued.push({ chatId, replies }) },
     );
     const sock = fake.last();
     const raw = msg({ key: { remoteJid: GROUP, participant: '4242@lid' }, message: { conversation: '/pause' } });
@@ -214,16 +214,9 @@ describe('wireCommands', () => {
 
     expect(got).toHaveLength(1);
     expect(got[0]).toMatchObject({ senderId: EDITOR, chatType: 'group', text: '/pause' });
-    expect(sock.presence).toEqual([
-      { type: 'composing', jid: GROUP },
-      { type: 'paused', jid: GROUP },
-    ]);
-    expect(waits).toEqual([500]);
-    expect(sock.sent.map((s) => s.content)).toEqual([
-      { text: 'Pausado.\n\nRetomar: /retomar', linkPreview: null },
-      { text: 'Segunda.', linkPreview: null },
-    ]);
-    expect(sock.sent[0]!.options).toEqual({ quoted: raw });
+    expect(queued).toEqual([{ chatId: GROUP, replies: [{ text: 'Pausado.\n\nRetomar: /retomar' }, { text: 'Segunda.' }] }]);
+    expect(sock.sent).toEqual([]);
+    expect(sock.presence).toEqual([{ type: 'composing', jid: GROUP }]);
 
     // the same message delivered again is not answered twice
     sock.ev.emit('messages.upsert', { type: 'notify', messages: [raw] });
@@ -232,17 +225,18 @@ describe('wireCommands', () => {
     off();
   });
 
-  it('private chats are answered without quoting; no replies means no presence; router errors are logged', async () => {
+  it('no replies means nothing queued and no presence; router errors are logged', async () => {
     const { conn, fake } = await connected();
     const log = captureLogger();
     const replies: Reply[][] = [[{ text: 'Olá' }], []];
+    const queued: string[] = [];
     wireCommands(
       conn,
       async (m) => {
         if (m.text === 'boom') throw new Error('router failed');
         return replies.shift() ?? [];
       },
-      { logger: log.logger, composingMs: 0, sleep: async () => undefined },
+      { logger: log.logger, deliver: async (chatId) => void queued.push(chatId) },
     );
     const sock = fake.last();
     sock.ev.emit('messages.upsert', { type: 'notify', messages: [msg({ message: { conversation: '/start' } })] });
@@ -251,23 +245,80 @@ describe('wireCommands', () => {
     await flush(5);
     sock.ev.emit('messages.upsert', { type: 'notify', messages: [msg({ message: { conversation: 'boom' } })] });
     await flush(5);
-    expect(sock.sent).toHaveLength(1);
-    expect(sock.sent[0]!.options).toEqual({});
-    expect(sock.presence.map((p) => p.type)).toEqual(['composing', 'paused']);
+    expect(queued).toEqual([`${EDITOR}@s.whatsapp.net`]);
+    expect(sock.presence.map((p) => p.type)).toEqual(['composing']);
     expect(log.lines().some((l) => /answering a WhatsApp command failed/.test(l.msg) && l.err === 'router failed')).toBe(true);
   });
 
-  it('a send failure while answering is logged, not thrown', async () => {
+  it('a group shares one reply budget among its members, logged once per window; private chats only pay the account budget', async () => {
+    const { conn, fake } = await connected();
+    const log = captureLogger('warn');
+    let now = 1_000_000;
+    const queued: string[] = [];
+    wireCommands(conn, async (m) => (m.replyBudget && !m.replyBudget() ? [] : [{ text: 'ok' }]), {
+      logger: log.logger,
+      deliver: async (chatId) => void queued.push(chatId),
+      groupReplyRate: { count: 3, perMs: 600_000 },
+      accountReplyRate: { count: 5, perMs: 3_600_000 },
+      clock: () => now,
+    });
+    const sock = fake.last();
+    const fromMember = (k: number) => msg({ key: { remoteJid: GROUP, participant: `55119000000${10 + k}@s.whatsapp.net` }, message: { conversation: '/ultimas' } });
+    sock.ev.emit('messages.upsert', { type: 'notify', messages: Array.from({ length: 10 }, (_, k) => fromMember(k)) });
+    await flush(10);
+    expect(queued.filter((c) => c === GROUP)).toHaveLength(3);
+    const groupLogs = () => log.lines().filter((l) => l.event === 'whatsapp.group_reply_limited');
+    expect(groupLogs()).toHaveLength(1);
+
+    // a private chat is not held back by the group's budget, only by the account's
+    sock.ev.emit('messages.upsert', { type: 'notify', messages: [msg({}), msg({})] });
+    await flush(10);
+    expect(queued.filter((c) => c.endsWith('@s.whatsapp.net'))).toHaveLength(2);
+    sock.ev.emit('messages.upsert', { type: 'notify', messages: [msg({})] });
+    await flush(10);
+    expect(queued).toHaveLength(5);
+    expect(log.lines().filter((l) => l.event === 'whatsapp.reply_budget_spent')).toHaveLength(1);
+
+    // ten minutes later the group has room again (and the account does not): still silent, one more log
+    now += 600_000;
+    sock.ev.emit('messages.upsert', { type: 'notify', messages: [fromMember(20)] });
+    await flush(10);
+    expect(queued).toHaveLength(5);
+    now += 3_600_000;
+    sock.ev.emit('messages.upsert', { type: 'notify', messages: [fromMember(21), fromMember(22)] });
+    await flush(10);
+    expect(queued).toHaveLength(7);
+    expect(groupLogs()).toHaveLength(1);
+  });
+
+  it('an answer the router gave without asking the budget (an apology) still pays for it', async () => {
+    const { conn, fake } = await connected();
+    const log = captureLogger();
+    const queued: string[] = [];
+    wireCommands(conn, async () => [{ text: 'Desculpe, algo falhou.' }], {
+      logger: log.logger,
+      deliver: async (chatId) => void queued.push(chatId),
+      groupReplyRate: { count: 2, perMs: 600_000 },
+    });
+    const sock = fake.last();
+    sock.ev.emit('messages.upsert', {
+      type: 'notify',
+      messages: Array.from({ length: 6 }, (_, k) => msg({ key: { remoteJid: GROUP, participant: `55119000000${10 + k}@s.whatsapp.net` }, message: { conversation: '/ultimas' } })),
+    });
+    await flush(10);
+    expect(queued).toHaveLength(2);
+  });
+
+  it('a failure while queueing is logged, not thrown', async () => {
     const { conn, fake } = await connected();
     const log = captureLogger();
     const unhandled = vi.fn();
     process.on('unhandledRejection', unhandled);
-    wireCommands(conn, async () => [{ text: 'x' }], { logger: log.logger, composingMs: 0, sleep: async () => undefined });
-    fake.last().failNextSend(new Error('Connection Closed'));
+    wireCommands(conn, async () => [{ text: 'x' }], { logger: log.logger, deliver: async () => Promise.reject(new Error('database is locked')) });
     fake.last().ev.emit('messages.upsert', { type: 'notify', messages: [msg({})] });
     await flush(5);
     process.off('unhandledRejection', unhandled);
     expect(unhandled).not.toHaveBeenCalled();
-    expect(log.lines().some((l) => l.err === 'Connection Closed')).toBe(true);
+    expect(log.lines().some((l) => l.err === 'database is locked')).toBe(true);
   });
 });
