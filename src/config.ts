@@ -126,6 +126,7 @@ export const DEFAULTS = {
   TEMPLATES_DIR: 'templates',
   LOCALE: 'pt-BR',
   ROUTES_FILE: '',
+  UTM_TAGS: 'on',
   HTTP_PORT: '8080',
   HTTP_HOST: '127.0.0.1',
   SHUTDOWN_GRACE: '10s',
@@ -170,6 +171,7 @@ const schema = z.object({
   TEMPLATES_DIR: str,
   LOCALE: z.enum(['pt-BR', 'en']),
   ROUTES_FILE: str,
+  UTM_TAGS: bool('UTM_TAGS'),
   HTTP_PORT: int('HTTP_PORT', 0, 65535),
   HTTP_HOST: str,
   SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE', '10s'),
@@ -219,6 +221,8 @@ export interface Config {
   templatesDir: string;
   locale: 'pt-BR' | 'en';
   routesFile: string | null;
+  /** UTM_TAGS: campaign tags on posted links unless a destination sets its own `utm`. */
+  utmTags: boolean;
   http: { port: number; host: string };
   shutdownGraceMs: number;
   maxAttempts: number;
@@ -303,6 +307,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     templatesDir: e.TEMPLATES_DIR,
     locale: e.LOCALE,
     routesFile: e.ROUTES_FILE || null,
+    utmTags: e.UTM_TAGS,
     http: { port: e.HTTP_PORT, host: e.HTTP_HOST },
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     maxAttempts: e.MAX_ATTEMPTS,
