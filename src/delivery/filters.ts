@@ -118,13 +118,6 @@ export function compilePattern(pattern: string, where: string, destination: stri
   }
 }
 
-/** Whether the options set any include or exclude rule (empty lists count as none). */
-export function hasFilter(options: Pick<DestinationOptions, 'include' | 'exclude'>): boolean {
-  const any = (r: FilterRules | undefined) =>
-    !!r && (!!r.keywords?.length || !!r.sections?.length || !!r.tags?.length || !!r.authors?.length || (r.match !== undefined && r.match !== ''));
-  return any(options.include) || any(options.exclude);
-}
-
 /**
  * Compiles a destination's `include` / `exclude` rules into a pure function. An article passes when it
  * matches any include rule (or there is none) and no exclude rule. `destination` names it in errors.
