@@ -144,6 +144,7 @@ export const DEFAULTS = {
   TEMPLATES_DIR: 'templates',
   LOCALE: 'pt-BR',
   ROUTES_FILE: '',
+  UTM_TAGS: 'on',
   HTTP_PORT: '8080',
   HTTP_HOST: '127.0.0.1',
   ADMIN_HOST: '127.0.0.1',
@@ -196,6 +197,7 @@ const schema = z.object({
   TEMPLATES_DIR: str,
   LOCALE: z.enum(['pt-BR', 'en']),
   ROUTES_FILE: str,
+  UTM_TAGS: bool('UTM_TAGS'),
   HTTP_PORT: int('HTTP_PORT', 0, 65535),
   HTTP_HOST: str,
   ADMIN_HOST: str,
@@ -257,6 +259,8 @@ export interface Config {
   locale: 'pt-BR' | 'en';
   routesFile: string | null;
   /** The listener Telegram's webhook reaches (HTTP_*); without a webhook it also serves /health and /metrics. */
+  /** UTM_TAGS: campaign tags on posted links unless a destination sets its own `utm`. */
+  utmTags: boolean;
   http: { port: number; host: string };
   /** Where /health and /metrics go in webhook mode (ADMIN_*), so they never face the internet. */
   admin: { port: number; host: string };
@@ -358,6 +362,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     templatesDir: e.TEMPLATES_DIR,
     locale: e.LOCALE,
     routesFile: e.ROUTES_FILE || null,
+    utmTags: e.UTM_TAGS,
     http: { port: e.HTTP_PORT, host: e.HTTP_HOST },
     admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
     shutdownGraceMs: e.SHUTDOWN_GRACE,

@@ -96,7 +96,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
   const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const routes = deps.routes ?? (config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES);
-  const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
+  const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone, utmTags: config.utmTags });
   renderer.preload();
   const store = await openStore(config.databaseUrl, {
     onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),

@@ -9,6 +9,7 @@ import type { DestinationRegistry, DestinationRecord } from './delivery/destinat
 import { destinationId } from './delivery/destinations.js';
 import type { NewDelivery, Outbox } from './delivery/outbox.js';
 import { PRIORITY } from './delivery/outbox.js';
+import { routeDecision } from './delivery/filters.js';
 import { quietHoursEnd, type RouteFeed } from './delivery/routes-file.js';
 import type { Renderer } from './render/renderer.js';
 import type { Platform } from './render/types.js';
@@ -261,11 +262,18 @@ export class Pipeline {
     const topics = [article.section, ...article.tags].filter((t): t is string => !!t).map(foldTopic);
     for (const t of this.o.targets) {
       if (only && !only.includes(t.destinationId)) continue;
-      if (!only && t.feeds && (!article.feedUrl || !t.feeds.includes(article.feedUrl))) continue;
       const dest = await this.o.destinations.get(t.destinationId);
       if (!dest || dest.status === 'dead') continue;
-      const sections = dest.options.sections?.map(foldTopic);
-      if (!only && sections && sections.length && !topics.some((x) => sections.includes(x))) continue;
+      // An editor's push to named destinations skips feeds, sections and filters: they chose.
+      if (!only) {
+        // Feeds, sections, then include/exclude (compiled once per destination): see delivery/filters.ts.
+        const decision = routeDecision(article, dest, t.feeds);
+        this.o.logger.debug(
+          { event: 'route.decision', article: article.id, destination: dest.id, pass: decision.pass, reason: decision.reason },
+          `${article.url} ${decision.pass ? '→' : '↛'} ${dest.id}: ${decision.reason}`,
+        );
+        if (!decision.pass) continue;
+      }
       out.push(dest);
     }
     if (!only && this.o.subscribers && topics.length) {

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../config.js';
-import type { DestinationOptions } from './types.js';
+import { compileFilter } from './filters.js';
+import type { DestinationOptions, FilterRules } from './types.js';
 
 /**
  * The optional routes file (ROUTES_FILE, YAML or JSON): which feeds go to which destinations, per-feed
@@ -23,6 +24,20 @@ const feedSchema = z.object({
   section: z.string().optional(),
 });
 
+const words = z.array(z.union([z.string(), z.number()]).transform(String)).optional();
+
+/** `include:` / `exclude:` of a destination (see delivery/filters.ts). Unknown keys are refused: a typo must not widen a filter. */
+const filterSchema = z
+  .object({ keywords: words, sections: words, tags: words, authors: words, match: z.string().optional() })
+  .strict();
+
+const utmSchema = z.union([
+  z.literal(false),
+  z
+    .object({ source: z.string().min(1).optional(), medium: z.string().min(1).optional(), campaign: z.string().min(1).optional(), content: z.string().min(1).optional() })
+    .strict(),
+]);
+
 const destinationSchema = z.object({
   platform: z.enum(['telegram', 'whatsapp']),
   chat: z.union([z.string(), z.number()]).transform(String),
@@ -34,7 +49,22 @@ const destinationSchema = z.object({
   linkPreview: z.boolean().optional(),
   silent: z.boolean().optional(),
   quietHours: z.string().regex(QUIET, 'quietHours is HH:MM-HH:MM, e.g. 23:00-07:00').optional(),
+  include: filterSchema.optional(),
+  exclude: filterSchema.optional(),
+  utm: utmSchema.optional(),
 });
+
+/** The rules as stored in the options: empty lists dropped, so `authors: []` is no rule at all. */
+function rules(r: z.output<typeof filterSchema> | undefined): FilterRules | undefined {
+  if (!r) return undefined;
+  const out: FilterRules = {};
+  for (const k of ['keywords', 'sections', 'tags', 'authors'] as const) {
+    const list = r[k]?.filter((x) => x.trim() !== '');
+    if (list?.length) out[k] = list;
+  }
+  if (r.match !== undefined && r.match !== '') out.match = r.match;
+  return Object.keys(out).length ? out : undefined;
+}
 
 const fileSchema = z.object({
   feeds: z.array(feedSchema).optional(),
@@ -103,20 +133,33 @@ export function parseRoutes(text: string, name = 'routes file'): RoutesFile {
       backfill: x.backfill ?? null,
       section: x.section ?? null,
     })),
-    destinations: (f.destinations ?? []).map((d) => ({
-      platform: d.platform,
-      chat: d.chat,
-      options: {
-        ...(d.feeds ? { feeds: d.feeds } : {}),
-        ...(d.sections ? { sections: d.sections } : {}),
-        ...(d.template ? { template: d.template } : {}),
-        ...(d.locale ? { locale: d.locale } : {}),
-        ...(d.photo !== undefined ? { photo: d.photo } : {}),
-        ...(d.linkPreview !== undefined ? { linkPreview: d.linkPreview } : {}),
-        ...(d.silent !== undefined ? { silent: d.silent } : {}),
-        ...(d.quietHours ? { quietHours: d.quietHours } : {}),
-      },
-    })),
+    destinations: (f.destinations ?? []).map((d, i) => {
+      const include = rules(d.include);
+      const exclude = rules(d.exclude);
+      // Compiled here only to refuse a bad `match` at start, naming the destination and the pattern.
+      try {
+        compileFilter({ include, exclude }, `destinations.${i} (${d.platform} ${d.chat})`);
+      } catch (err) {
+        throw new Error(`${name}: ${(err as Error).message}`);
+      }
+      return {
+        platform: d.platform,
+        chat: d.chat,
+        options: {
+          ...(d.feeds ? { feeds: d.feeds } : {}),
+          ...(d.sections ? { sections: d.sections } : {}),
+          ...(d.template ? { template: d.template } : {}),
+          ...(d.locale ? { locale: d.locale } : {}),
+          ...(d.photo !== undefined ? { photo: d.photo } : {}),
+          ...(d.linkPreview !== undefined ? { linkPreview: d.linkPreview } : {}),
+          ...(d.silent !== undefined ? { silent: d.silent } : {}),
+          ...(d.quietHours ? { quietHours: d.quietHours } : {}),
+          ...(include ? { include } : {}),
+          ...(exclude ? { exclude } : {}),
+          ...(d.utm !== undefined ? { utm: d.utm } : {}),
+        },
+      };
+    }),
     topics: f.topics ?? [],
   };
 }

@@ -18,6 +18,27 @@ export interface DestinationOptions extends RenderOptions {
   sections?: string[];
   /** Feed URLs this destination takes; absent means all. */
   feeds?: string[];
+  /** The article goes here when it matches any of these rules (or none is set). See delivery/filters.ts. */
+  include?: FilterRules;
+  /** The article does not go here when it matches any of these rules. */
+  exclude?: FilterRules;
+}
+
+/**
+ * One side of a destination's filter (routes file `include:` / `exclude:`). Keywords, sections, tags and
+ * authors compare folded (no case, no accents); keywords and authors as whole words or phrases.
+ */
+export interface FilterRules {
+  /** Words or phrases in the title, the lead or a tag. */
+  keywords?: string[];
+  /** The article's section. */
+  sections?: string[];
+  /** One of the article's tags. */
+  tags?: string[];
+  /** A name (or phrase) in the article's author line. */
+  authors?: string[];
+  /** An RE2 regular expression (not JavaScript's), searched in title, lead and tags, one per line; `(?i)` for no case. */
+  match?: string;
 }
 
 /** One chat that receives posts. `id` is `<platform>:<chatId>[:<threadId>]`. */

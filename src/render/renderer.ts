@@ -7,6 +7,7 @@ import { dropUnsafeLinks } from './links.js';
 import { measureTelegramHtml } from './telegram-html.js';
 import { httpUrl } from '../articles/canonical.js';
 import type { OutboundMessage, Platform, RenderOptions } from './types.js';
+import { tagUrl } from './utm.js';
 
 /**
  * The renderer: Article → messages ready for one platform. It fills the destination's template
@@ -95,6 +96,8 @@ export interface RendererOptions {
   templatesDir: string;
   defaultLocale: 'pt-BR' | 'en';
   timeZone: string;
+  /** UTM_TAGS: campaign tags on article links for destinations that set none of their own. Default true. */
+  utmTags?: boolean;
 }
 
 interface DateFormatters {
@@ -198,7 +201,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
    * formatted dates) are computed on first read, once: an Intl date format and a pass over the whole
    * body cost more than the rest of a render.
    */
-  function view(article: Article, locale: string): ArticleView {
+  function view(article: Article, locale: string, url = article.url.trim()): ArticleView {
     contextFor(locale); // checks the locale (and loads its strings) before Intl sees it
     const f = formattersFor(locale);
     const pub = validDate(article.publishedAt) ? article.publishedAt : null;
@@ -213,8 +216,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
     let updatedAtIso: string | null | undefined;
     return {
       id: article.id,
-      // Only http(s) addresses become links, previews or photos, whatever reached the article.
-      url: httpUrl(article.url) ?? '',
+      url,
       title: oneLine(article.title),
       lead: tidyLead(article.lead),
       get body() {
@@ -267,6 +269,14 @@ export function createRenderer(opts: RendererOptions): Renderer {
         settle(this, 'updatedAtIso', v);
       },
     };
+  }
+
+  /** The article link as posted: with campaign tags (render/utm.ts), added here so stored URLs never carry them. */
+  function linkFor(article: Article, platform: Platform, options: RenderOptions | undefined): string {
+    // Only http(s) addresses become links, previews or photos, whatever reached the article.
+    const url = httpUrl(article.url);
+    if (url === null) return '';
+    return options?.utm === undefined && opts.utmTags === false ? url : tagUrl(url, platform, options?.utm);
   }
 
   function resolve(platform: Platform, options: RenderOptions | undefined): DestinationView {
@@ -322,14 +332,15 @@ export function createRenderer(opts: RendererOptions): Renderer {
   const renderer: Renderer = {
     render(article, platform, options) {
       const dest = resolve(platform, options);
-      return renderArticle(article, platform, view(article, dest.locale), dest);
+      return renderArticle(article, platform, view(article, dest.locale, linkFor(article, platform, options)), dest);
     },
 
     renderBoth(article, options) {
       const tg = resolve('telegram', options?.telegram);
       const wa = resolve('whatsapp', options?.whatsapp);
-      const tgView = view(article, tg.locale);
-      const waView = wa.locale === tg.locale ? tgView : view(article, wa.locale);
+      const tgView = view(article, tg.locale, linkFor(article, 'telegram', options?.telegram));
+      const waUrl = linkFor(article, 'whatsapp', options?.whatsapp);
+      const waView = wa.locale === tg.locale && waUrl === tgView.url ? tgView : view(article, wa.locale, waUrl);
       return { telegram: renderArticle(article, 'telegram', tgView, tg), whatsapp: renderArticle(article, 'whatsapp', waView, wa) };
     },
 
@@ -347,7 +358,7 @@ export function createRenderer(opts: RendererOptions): Renderer {
         platform,
         destination: { ...dest, template: name },
         title: options?.title ?? ctx.t.digestTitle ?? '',
-        articles: articles.map((a) => view(a, dest.locale)),
+        articles: articles.map((a) => view(a, dest.locale, linkFor(a, platform, options))),
       };
       const { text } = produce(platform, name, data);
       return renderer.fitText(platform, text);

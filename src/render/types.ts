@@ -1,3 +1,5 @@
+import type { UtmSetting } from './utm.js';
+
 /** The platforms Manchete renders for. */
 export type Platform = 'telegram' | 'whatsapp';
 
@@ -29,4 +31,6 @@ export interface RenderOptions {
   locale?: string;
   /** Send the article image as a photo (Telegram) / image (WhatsApp) when the caption fits. Default true on Telegram, false on WhatsApp. */
   photo?: boolean;
+  /** Campaign tags on the article link (render/utm.ts): `false` for none, or tags of its own. Default: the standard tags while UTM_TAGS is on. */
+  utm?: UtmSetting;
 }

@@ -10,7 +10,7 @@ import { telegramTextLength, validateTelegramHtml } from '../../src/render/teleg
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const templatesDir = path.join(repoRoot, 'templates');
-const renderer = createRenderer({ templatesDir, defaultLocale: 'pt-BR', timeZone: 'America/Sao_Paulo' });
+const renderer = createRenderer({ templatesDir, defaultLocale: 'pt-BR', timeZone: 'America/Sao_Paulo', utmTags: false }); // links as written: UTM tags are pinned in utm.test.ts
 
 function article(over: Partial<Article> = {}): Article {
   return {

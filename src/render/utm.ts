@@ -1,0 +1,57 @@
+import type { Platform } from './types.js';
+
+/**
+ * Campaign tags on the links Manchete posts, so a newsroom's analytics can tell chat readers apart.
+ * Added at render time only: the article URL (and so the dedup key, see articles/canonical.ts) never
+ * carries them.
+ */
+
+/** A destination's own tags; what is left out takes the default. */
+export interface UtmTags {
+  /** Default: the platform (`telegram`, `whatsapp`). */
+  source?: string;
+  /** Default: `social`. */
+  medium?: string;
+  /** Default: `manchete`. */
+  campaign?: string;
+  /** Not sent unless set. */
+  content?: string;
+}
+
+/** Per destination: `false` sends links untagged; tags of its own; absent means the defaults. */
+export type UtmSetting = false | UtmTags;
+
+const DEFAULT_MEDIUM = 'social';
+const DEFAULT_CAMPAIGN = 'manchete';
+
+/**
+ * `url` with `utm_source`, `utm_medium`, `utm_campaign` (and `utm_content` when set) for `platform`.
+ * Any `utm_*` the URL already has is replaced; the other parameters stay as written, in their order,
+ * and a fragment stays after the query. Only absolute http(s) URLs are tagged; anything else (or
+ * `setting === false`) comes back unchanged.
+ */
+export function tagUrl(url: string, platform: Platform, setting?: UtmSetting): string {
+  if (setting === false || !/^https?:\/\//i.test(url)) return url;
+  try {
+    new URL(url);
+  } catch {
+    return url;
+  }
+  const hashAt = url.indexOf('#');
+  const fragment = hashAt < 0 ? '' : url.slice(hashAt);
+  const beforeHash = hashAt < 0 ? url : url.slice(0, hashAt);
+  const queryAt = beforeHash.indexOf('?');
+  const base = queryAt < 0 ? beforeHash : beforeHash.slice(0, queryAt);
+  const kept = queryAt < 0 ? [] : beforeHash
+    .slice(queryAt + 1)
+    .split('&')
+    .filter((p) => p !== '' && !/^utm_/i.test(p));
+  const tags: [string, string | undefined][] = [
+    ['utm_source', setting?.source ?? platform],
+    ['utm_medium', setting?.medium ?? DEFAULT_MEDIUM],
+    ['utm_campaign', setting?.campaign ?? DEFAULT_CAMPAIGN],
+    ['utm_content', setting?.content],
+  ];
+  for (const [k, v] of tags) if (v !== undefined && v !== '') kept.push(`${k}=${encodeURIComponent(v)}`);
+  return `${base}?${kept.join('&')}${fragment}`;
+}
