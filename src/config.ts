@@ -258,9 +258,9 @@ export interface Config {
   templatesDir: string;
   locale: 'pt-BR' | 'en';
   routesFile: string | null;
-  /** The listener Telegram's webhook reaches (HTTP_*); without a webhook it also serves /health and /metrics. */
   /** UTM_TAGS: campaign tags on posted links unless a destination sets its own `utm`. */
   utmTags: boolean;
+  /** The listener Telegram's webhook reaches (HTTP_*); without a webhook it also serves /health and /metrics. */
   http: { port: number; host: string };
   /** Where /health and /metrics go in webhook mode (ADMIN_*), so they never face the internet. */
   admin: { port: number; host: string };
