@@ -199,6 +199,21 @@ describe('topics and subscriptions', () => {
 });
 
 describe('unknown commands and free text', () => {
+  it('in a group or channel an unknown command gets silence, a known one an answer; the chat budget is asked only to answer', async () => {
+    const group = { chatType: 'group' as const, chatId: '-100777' };
+    let asked = 0;
+    const budget = (allow: boolean) => () => (asked++, allow);
+    expect(await h.tg('/xyz@manchete_bot', { ...group, replyBudget: budget(true) })).toEqual([]);
+    expect(await h.tg('/@manchete_bot', { ...group, replyBudget: budget(true) })).toEqual([]);
+    expect(asked).toBe(0);
+    expect(only(await h.tg('/ajuda@manchete_bot', { ...group, replyBudget: budget(true) }))).toContain('/ultimas');
+    expect(asked).toBe(1);
+    expect(await h.tg('/ajuda@manchete_bot', { ...group, replyBudget: budget(false) })).toEqual([]);
+    expect(asked).toBe(2);
+    expect(only(await h.tg('/xyz', { replyBudget: budget(true) }))).toContain('/xyz');
+    expect(await h.tg('/xyz', { replyBudget: budget(false) })).toEqual([]);
+  });
+
   it('an unknown command in private gets a pointer to /help', async () => {
     expect(only(await h.tg('/xyz'))).toBe('Não conheço o comando /xyz. Os comandos estão em /ajuda.');
     expect(only(await h.tg('/xyz', EN))).toContain('/help');

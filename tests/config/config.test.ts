@@ -59,6 +59,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WHATSAPP_GAP: '9s-5s' })).toThrow('WHATSAPP_GAP="9s-5s" is not a duration range');
   });
 
+  it('parses the WhatsApp reply share and group reply rate (a rate may name its window: 5/10min)', () => {
+    const d = loadConfig({});
+    expect(d.whatsapp.replyShare).toBeCloseTo(0.2);
+    expect(d.whatsapp.groupReplyRate).toEqual({ count: 5, perMs: 600_000 });
+    const c = loadConfig({ WHATSAPP_REPLY_SHARE: '35%', WHATSAPP_GROUP_REPLY_RATE: '3/2h', REPLY_RATE: '4/30s' });
+    expect(c.whatsapp.replyShare).toBeCloseTo(0.35);
+    expect(c.whatsapp.groupReplyRate).toEqual({ count: 3, perMs: 7_200_000 });
+    expect(c.replyRate).toEqual({ count: 4, perMs: 30_000 });
+    expect(loadConfig({ WHATSAPP_REPLY_SHARE: '0%' }).whatsapp.replyShare).toBe(0);
+    expect(() => loadConfig({ WHATSAPP_REPLY_SHARE: '80%' })).toThrow('WHATSAPP_REPLY_SHARE="80%" must be a percentage from 0% to 50%');
+    expect(() => loadConfig({ WHATSAPP_GROUP_REPLY_RATE: '5/0min' })).toThrow('WHATSAPP_GROUP_REPLY_RATE="5/0min" is not a rate');
+  });
+
   it('parses durations and sizes', () => {
     expect(parseDuration('120s')).toBe(120_000);
     expect(parseDuration('1h30m')).toBe(5_400_000);

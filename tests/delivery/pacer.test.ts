@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pacer, telegramPolicy, whatsappPolicy } from '../../src/delivery/pacer.js';
+import { Pacer, replyReserve, telegramPolicy, whatsappPolicy } from '../../src/delivery/pacer.js';
 import type { Destination } from '../../src/delivery/types.js';
 
 const tg = (chatId: string): Destination => ({ id: `telegram:${chatId}`, platform: 'telegram', chatId, threadId: null, options: {} });
@@ -103,5 +103,49 @@ describe('Pacer (WhatsApp)', () => {
     const p = new Pacer(whatsappPolicy({ gapMs: { min: 4000, max: 4000 }, chatGapMs: 30_000, hourlyCap: 1000 }));
     const times = simulate(p, [wa('1@g.us')], 4);
     expect(times).toEqual([0, 30_000, 60_000, 90_000]);
+  });
+});
+
+describe('WhatsApp reply reserve', () => {
+  const policy = () => whatsappPolicy({ gapMs: { min: 1000, max: 1000 }, chatGapMs: 0, hourlyCap: 10, replyShare: 0.2 });
+
+  it('keeps a share of the hourly cap for replies: posts stop at the rest, replies at the reserve', () => {
+    const p = new Pacer(policy());
+    expect(p.policy.replyReserve).toBe(2);
+    let now = 0;
+    for (let i = 0; i < 8; i++) {
+      now += p.waitFor(wa(`g${i}@g.us`), now, 'article');
+      p.reserve(wa(`g${i}@g.us`), now, 'article');
+    }
+    // The posts' share (8 of 10) is used: the next post waits for the hour, a reply goes after the gap.
+    expect(p.waitFor(wa('x@g.us'), now, 'article')).toBeGreaterThan(3_000_000);
+    expect(p.waitFor(wa('x@g.us'), now, 'reply')).toBe(1000);
+    now += 1000;
+    p.reserve(wa('r1@s.whatsapp.net'), now, 'reply');
+    now += 1000;
+    p.reserve(wa('r2@s.whatsapp.net'), now, 'reply');
+    expect(p.waitFor(wa('r3@s.whatsapp.net'), now, 'reply')).toBeGreaterThan(3_000_000);
+  });
+
+  it('replies cannot take the posts share', () => {
+    const p = new Pacer(policy());
+    let now = 0;
+    for (let i = 0; i < 2; i++) {
+      now += p.waitFor(wa(`r${i}@s.whatsapp.net`), now, 'reply');
+      p.reserve(wa(`r${i}@s.whatsapp.net`), now, 'reply');
+    }
+    expect(p.waitFor(wa('r9@s.whatsapp.net'), now, 'reply')).toBeGreaterThan(3_000_000);
+    expect(p.waitFor(wa('g@g.us'), now, 'edit')).toBe(1000);
+  });
+
+  it('the reserve is the share rounded down and never the whole cap; 0 means one shared cap', () => {
+    expect(replyReserve(60, 0.2)).toBe(12);
+    expect(replyReserve(5, 0.2)).toBe(1);
+    expect(replyReserve(1, 0.5)).toBe(0);
+    expect(replyReserve(60, 0)).toBe(0);
+    const shared = new Pacer(whatsappPolicy({ gapMs: { min: 0, max: 0 }, chatGapMs: 0, hourlyCap: 2 }));
+    shared.reserve(wa('a@g.us'), 0, 'reply');
+    shared.reserve(wa('b@g.us'), 0, 'article');
+    expect(shared.waitFor(wa('c@g.us'), 0, 'reply')).toBe(3_600_000);
   });
 });
