@@ -23,6 +23,8 @@ import {
 } from '../../src/commands/repo.js';
 import { isPaired, useDatabaseAuthState } from '../../src/platforms/whatsapp/auth-store.js';
 import { acquireLease, releaseLease, renewLease } from '../../src/platforms/whatsapp/lease.js';
+import { acquireInstanceLock, InstanceLockedError, readInstanceLock } from '../../src/store/instance-lock.js';
+import { PendingPushes } from '../../src/commands/pending.js';
 import { freePort, postgresUnavailable, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
 
 /**
@@ -119,8 +121,8 @@ describe.skipIf(postgresUnavailable !== null)(
           select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(a.db);
         expect(tables.rows.map((r) => r.table_name)).toEqual(
           [
-            'articles', 'audit_log', 'deliveries', 'destinations', 'feeds', 'kysely_migration', 'kysely_migration_lock',
-            'leases', 'settings', 'subscribers', 'subscriptions', 'wa_auth',
+            'articles', 'audit_log', 'deliveries', 'destinations', 'feeds', 'instance_lock', 'kysely_migration', 'kysely_migration_lock',
+            'leases', 'pending_pushes', 'settings', 'subscribers', 'subscriptions', 'wa_auth',
           ],
         );
         const applied = async () =>
@@ -199,7 +201,7 @@ describe.skipIf(postgresUnavailable !== null)(
         expect(r2.updated[0]?.article.id).toBe('a1');
         expect(await repo.get('a1')).toMatchObject({ title: 'Título a1 (atualizado)', version: 2 });
 
-        expect(await repo.record([], { firstPoll: false, backfill: 5 })).toEqual({ fresh: [], updated: [], backlog: 0, unchanged: 0 });
+        expect(await repo.record([], { firstPoll: false, backfill: 5 })).toEqual({ fresh: [], updated: [], backlog: 0, heldBack: 0, stale: 0, unchanged: 0 });
       });
 
       it('put inserts, keeps the version for the same text and bumps it for a new one; fields round-trip', async () => {
@@ -557,6 +559,73 @@ describe.skipIf(postgresUnavailable !== null)(
         expect((await acquireLease(store.db, 'whatsapp:default', 'h9', 60_000, clock)).ok).toBe(false);
         await releaseLease(store.db, 'whatsapp:default', loser);
         expect((await acquireLease(store.db, 'whatsapp:default', 'h9', 60_000, clock)).ok).toBe(true);
+      });
+    });
+
+    describe('self-healing delivery (migration 005)', () => {
+      it('the instance lock: a second instance is refused, a dead or expired one taken over', async () => {
+        const url = await cluster.createDatabase('instance_lock');
+        const [a, b] = await Promise.all([openStore(url), openStore(url)]);
+        stores.push(a, b);
+        let now = t0;
+        const first = await acquireInstanceLock(a.db, { host: 'h1', pid: 10, clock: () => now, isAlive: () => true });
+        await expect(acquireInstanceLock(b.db, { host: 'h2', pid: 11, clock: () => now })).rejects.toBeInstanceOf(InstanceLockedError);
+        now = new Date(t0.getTime() + 31_000);
+        const taken: string[] = [];
+        const second = await acquireInstanceLock(b.db, { host: 'h2', pid: 11, clock: () => now, onTakeover: (h) => taken.push(h.holder) });
+        expect(taken).toEqual([first.holder]);
+        expect((await readInstanceLock(a.db))?.holder).toBe(second.holder);
+        await first.release();
+        expect((await readInstanceLock(a.db))?.holder).toBe(second.holder);
+        await second.release();
+        expect(await readInstanceLock(a.db)).toBeNull();
+      });
+
+      it('record: a known canonical URL under a new guid is the same article; the cap and the age limit hold', async () => {
+        const store = await freshStore('record_005');
+        let now = t0;
+        const repo = new ArticleRepo(store.db, () => now);
+        await repo.record([article('g1'), article('g2')], { firstPoll: true, backfill: 0 });
+        const churned = [article('x1', { url: 'https://jornal.example/g1', title: 'Título g1', lead: 'Lide g1', body: 'Corpo g1' }), article('x2', { url: 'https://jornal.example/g2', title: 'Novo título' })];
+        const rec = await repo.record(churned, { firstPoll: false, backfill: 0, maxNew: 20, maxAgeMs: 48 * 3_600_000 });
+        expect(rec.fresh).toHaveLength(0);
+        expect(rec.updated.map((u) => u.article.id)).toEqual(['g2']);
+        const old = Array.from({ length: 5 }, (_, i) => article(`o${i}`, { publishedAt: new Date(t0.getTime() - 72 * 3_600_000) }));
+        const fresh = Array.from({ length: 8 }, (_, i) => article(`n${i}`, { publishedAt: new Date(t0.getTime() - i * 60_000) }));
+        now = new Date(t0.getTime() + 1000);
+        const r2 = await repo.record([...old, ...fresh], { firstPoll: false, backfill: 0, maxNew: 3, maxAgeMs: 48 * 3_600_000 });
+        expect(r2.fresh.map((a) => a.id)).toEqual(['n2', 'n1', 'n0']);
+        expect(r2).toMatchObject({ stale: 5, heldBack: 5, backlog: 10 });
+        expect(await repo.editsUnqueued()).toEqual([{ article: expect.objectContaining({ id: 'g2', title: 'Novo título' }), version: 2 }]);
+        await repo.editsQueued('g2', 2);
+        expect(await repo.editsUnqueued()).toEqual([]);
+      });
+
+      it('pending pushes: stored, found after a new store instance, expired after the ttl, claimed once', async () => {
+        const url = await cluster.createDatabase('pending_pushes');
+        const store = await openStore(url);
+        stores.push(store);
+        const p = await new PendingPushes(store.db, 600_000, () => 'ABC234').add({
+          platform: 'telegram',
+          chatId: '42',
+          threadId: null,
+          actor: 'telegram:42',
+          editorId: '42',
+          locale: 'pt-BR',
+          preview: { articleId: 'url:x', url: 'https://jornal.example/x', title: 'X', text: 'X', destinations: [], article: article('url:x', { publishedAt: t0 }) },
+          destinations: [{ id: 'telegram:@canal', label: '@canal' }],
+          createdAt: t0,
+        });
+        const again = await openStore(url);
+        stores.push(again);
+        const pending = new PendingPushes(again.db, 600_000);
+        const found = await pending.lookup(p.code, new Date(t0.getTime() + 599_000));
+        expect(found.status).toBe('ok');
+        expect(found.status === 'ok' && found.push.preview.article.publishedAt?.getTime()).toBe(t0.getTime());
+        expect((await pending.ofActor('telegram:42', t0)).map((x) => x.code)).toEqual(['ABC234']);
+        expect((await pending.lookup('abc234', new Date(t0.getTime() + 600_001))).status).toBe('expired');
+        expect(await pending.delete('ABC234')).toBe(true);
+        expect(await pending.delete('ABC234')).toBe(false);
       });
     });
   },
