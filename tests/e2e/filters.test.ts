@@ -36,7 +36,7 @@ function feed(origin: string, items: Item[]): string {
       (s, i) => `<item><title>${esc(s.title)}</title>
 <link>${origin}/noticia/${s.id}?utm_source=rss&amp;id=${s.id}#inicio</link>
 <category>${esc(s.section)}</category>${(s.tags ?? []).map((t) => `<category>${esc(t)}</category>`).join('')}
-<pubDate>${new Date(Date.parse('2026-11-20T12:00:00Z') + (items.length - i) * 60_000).toUTCString()}</pubDate>
+<pubDate>${new Date(Date.now() - 3_600_000 + (items.length - i) * 60_000).toUTCString()}</pubDate>
 <description>${esc(s.lead ?? `Resumo de ${s.id} com detalhes suficientes para ser o lead.`)}</description></item>`,
     )
     .join('\n');
@@ -74,6 +74,7 @@ async function setup() {
     ROUTES_FILE: routesFile,
     DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
     FEED_URLS: site.urlFor('/feed.xml'),
+    FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
     TELEGRAM_BOT_TOKEN: TOKEN,
     TELEGRAM_API_ROOT: fake.apiRoot,
     HTTP_PORT: '0',

@@ -42,6 +42,7 @@ async function world(initial: Story[], env: Record<string, string> = {}) {
   const config = loadConfig({
     DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
     FEED_URLS: site.urlFor('/feed.xml'),
+    FETCH_ALLOW_PRIVATE: '127.0.0.1/32',
     TELEGRAM_BOT_TOKEN: TOKEN,
     TELEGRAM_API_ROOT: fake.apiRoot,
     TELEGRAM_CHATS: `@canal,${GROUP}`,

@@ -13,7 +13,7 @@ import { createRenderer } from '../../src/render/renderer.js';
 import { validateTelegramHtml } from '../../src/render/telegram-html.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const renderer = createRenderer({ templatesDir: path.join(repoRoot, 'templates'), defaultLocale: 'pt-BR', timeZone: 'America/Sao_Paulo' });
+const renderer = createRenderer({ templatesDir: path.join(repoRoot, 'templates'), defaultLocale: 'pt-BR', timeZone: 'America/Sao_Paulo', utmTags: false });
 
 function article(over: Partial<Article> = {}): Article {
   return {

@@ -302,7 +302,7 @@ describe.skipIf(postgresUnavailable !== null)(
         const [i0, i1, i2, i3, i4] = ids as [number, number, number, number, number];
         const window = await outbox.window(10);
         expect(window.map((w) => w.id)).toEqual([i3, i1, i4, i0, i2]);
-        expect(window[2]).toEqual({ id: i4, destination_id: 'telegram:@a', priority: 10, next_attempt_at: '2025-03-10T22:00:00.000Z' });
+        expect(window[2]).toEqual({ id: i4, destination_id: 'telegram:@a', kind: 'article', priority: 10, next_attempt_at: '2025-03-10T22:00:00.000Z' });
         expect((await outbox.window(2)).map((w) => w.id)).toEqual([i3, i1]);
         // The first row of each chat (window function, same SQL as on SQLite).
         expect((await outbox.heads(10, 1)).map((w) => w.id)).toEqual([i3, i1]);
