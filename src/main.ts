@@ -43,7 +43,7 @@ export interface AppDeps {
   /** The routes file, already read (the CLI reads it to build the platform modules). */
   routes?: RoutesFile;
   /** Dispatcher timings (breaker thresholds, probe and retry backoff): tests shorten them. */
-  dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
+  dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'sendTimeoutMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
 }
 
 /** A platform as the app sees it: its sender, its pacing, its destinations, and its lifecycle. */
