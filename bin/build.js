@@ -14,7 +14,7 @@ export const STAMP = join(ROOT, 'dist', '.build-stamp');
 export const COMPILED_CLI = join(ROOT, 'dist', 'src', 'cli.js');
 
 /** The newest modification time (ms) among the build's inputs: the folders tsconfig.build.json includes and the tsconfigs. */
-function newestSource() {
+function newestSource(root) {
   let newest = 0;
   const visit = (path) => {
     let st;
@@ -26,17 +26,17 @@ function newestSource() {
     if (st.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));
     else if (/\.(ts|json)$/.test(path)) newest = Math.max(newest, st.mtimeMs);
   };
-  const build = JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8'));
-  for (const dir of build.include ?? []) visit(join(ROOT, dir));
-  visit(join(ROOT, 'tsconfig.json'));
-  visit(join(ROOT, 'tsconfig.build.json'));
+  const build = JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8'));
+  for (const dir of build.include ?? []) visit(join(root, dir));
+  visit(join(root, 'tsconfig.json'));
+  visit(join(root, 'tsconfig.build.json'));
   return newest;
 }
 
-/** True when dist/ holds a build at least as new as every source file. */
-export function buildIsFresh() {
+/** True when `root`/dist/ holds a build at least as new as every source file (`root` is a parameter for the tests). */
+export function buildIsFresh(root = ROOT) {
   try {
-    return statSync(STAMP).mtimeMs >= newestSource() && statSync(COMPILED_CLI).isFile();
+    return statSync(join(root, 'dist', '.build-stamp')).mtimeMs >= newestSource(root) && statSync(join(root, 'dist', 'src', 'cli.js')).isFile();
   } catch {
     return false;
   }
