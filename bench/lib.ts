@@ -73,3 +73,51 @@ export function runScenario(name: string, args: string[] = []): Promise<Record<s
     });
   });
 }
+
+/**
+ * Idle memory of `npm start`: starts the CLI (compiled when this runs from dist/) in preview mode, with its
+ * own temporary SQLite file and HTTP_PORT=0, waits for `ready` in its output ("Watching for new articles"
+ * in preview mode; with a platform configured there is no preview, so the caller names a log line) and `settleMs` more,
+ * and reads VmRSS from /proc/<pid>/status (Linux). `env` adds settings, e.g. WHATSAPP_ENABLED=true; the
+ * process runs with bench/loopback-only preloaded, so an enabled WhatsApp cannot reach its servers.
+ */
+export async function idleRss(env: Record<string, string>, ready = 'Watching for new articles', settleMs = 5_000): Promise<number> {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { packageRoot } = await import('../src/paths.js');
+  const compiled = import.meta.url.endsWith('.js');
+  const root = packageRoot(import.meta.url);
+  const cli = compiled ? join(root, 'dist', 'src', 'cli.js') : join(root, 'src', 'cli.ts');
+  const guard = fileURLToPath(new URL(`./loopback-only.${compiled ? 'js' : 'ts'}`, import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'manchete-idle-'));
+  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), '--import', guard, cli, 'start'], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: dir, DATABASE_URL: `sqlite:${join(dir, 'm.db')}`, HTTP_PORT: '0', LOG_FORMAT: 'json', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`manchete start did not print "${ready}" in 60 s: ${out.slice(-500)}`)), 60_000);
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (out.includes(ready)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('exit', (code) => reject(new Error(`manchete start exited with ${code} before idling: ${out.slice(-500)}`)));
+    });
+    await new Promise((r) => setTimeout(r, settleMs));
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+    if (!kb) throw new Error(`no VmRSS in /proc/${child.pid}/status`);
+    return Number(kb) / 1024;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,31 +1,18 @@
+import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger, type Logger } from './log.js';
-import { createRenderer } from './render/renderer.js';
-import { preview, previewJson, previewText } from './preview.js';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
 import type { Platform } from './render/types.js';
 
 /**
  * `manchete <command>`: the operator's entry point. Every command reads the same configuration
  * (environment + `.env`), and every failure ends with one line saying what went wrong and exit code 1.
+ *
+ * Each command declares its options once (`CommandSpec`): the parser (`util.parseArgs`, strict) and the
+ * `--help` text are both made from that declaration, so they cannot disagree. `--help` is answered before
+ * anything else runs, and this module imports nothing heavy at the top, so asking for help never reads the
+ * configuration, opens the database, or touches the network or a WhatsApp session.
  */
-
-const HELP = `Usage: manchete <command> [options]
-
-Commands:
-  start                         Poll the feeds and post new articles (the default; \`npm start\`).
-  preview <feed|file|page-url>  Print what each platform would receive, without sending or writing anything.
-      --platform telegram|whatsapp|both   (default both)
-      --limit N                           articles to show (default 5)
-      --json                              one JSON object per article, one per line
-  push <url> [destination...]   Queue an article page for the configured destinations ahead of everything else.
-  whatsapp login [--phone 55…]  Pair the WhatsApp account: a QR code, or a pairing code with --phone.
-  feeds                         List the feeds with their polling state.
-  requeue [--since 24h]         Send again the deliveries that failed (after an outage) in that time.
-  doctor                        Check the configuration, the templates, the database and the destinations.
-  help                          This text.
-
-Settings come from the environment and .env; see .env.example.`;
 
 export interface CliIo {
   out: (s: string) => void;
@@ -33,60 +20,260 @@ export interface CliIo {
   env: Record<string, string | undefined>;
 }
 
-function takeFlag(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i < 0) return false;
-  args.splice(i, 1);
-  return true;
+/** One option as the operator types it: `--name VALUE` (string) or `--name` (boolean). */
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  /** What the value looks like in the help text (`N`, `24h`, `telegram|whatsapp|both`). String options only. */
+  value?: string;
+  /** Shown in the help text; the command applies it (parseArgs leaves the value undefined). */
+  default?: string;
+  help: string;
 }
 
-function takeOption(args: string[], name: string): string | undefined {
-  const i = args.findIndex((a) => a === name || a.startsWith(`${name}=`));
-  if (i < 0) return undefined;
-  const a = args[i]!;
-  if (a.includes('=')) {
-    args.splice(i, 1);
-    return a.slice(name.length + 1);
-  }
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
-  args.splice(i, 2);
-  return v;
+type Values = Record<string, string | boolean | undefined>;
+
+interface CommandSpec {
+  /** As typed: `preview`, `whatsapp login`. */
+  name: string;
+  /** The positional part of the usage line: `<url> [destination...]`. Empty when there is none. */
+  args: string;
+  /** Fewest and most positional arguments (null: no upper bound). */
+  positionals: { min: number; max: number | null; missing?: string };
+  summary: string;
+  options: Record<string, OptionSpec>;
+  run: (values: Values, positionals: string[], io: CliIo) => Promise<number>;
 }
 
 class UsageError extends Error {}
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const args = [...argv];
-  const command = args.shift() ?? 'start';
-  try {
-    switch (command) {
-      case 'help':
-      case '--help':
-      case '-h':
-        io.out(HELP);
+const HELP_OPTION: OptionSpec = { type: 'boolean', help: 'Print this help and exit.' };
+
+const str = (v: Values, name: string, fallback: string): string => {
+  const x = v[name];
+  return typeof x === 'string' ? x : fallback;
+};
+const optStr = (v: Values, name: string): string | undefined => {
+  const x = v[name];
+  return typeof x === 'string' ? x : undefined;
+};
+
+const COMMANDS: CommandSpec[] = [
+  {
+    name: 'start',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    summary: 'Poll the feeds and post new articles (the default; what `npm start` runs).',
+    options: {},
+    run: (_v, _p, io) => cmdStart(io),
+  },
+  {
+    name: 'preview',
+    args: '<feed|file|page-url>',
+    positionals: { min: 1, max: 1, missing: 'preview needs a feed URL, a file or an article URL' },
+    summary: 'Print what each platform would receive, without sending or writing anything.',
+    options: {
+      platform: { type: 'string', value: 'telegram|whatsapp|both', default: 'both', help: 'Which platforms to render for.' },
+      limit: { type: 'string', value: 'N', default: '5', help: 'How many articles to show (the most recent).' },
+      json: { type: 'boolean', help: 'One JSON object per article, one per line (for scripts).' },
+    },
+    run: (v, p, io) => cmdPreview(v, p[0]!, io),
+  },
+  {
+    name: 'push',
+    args: '<url> [destination...]',
+    positionals: { min: 1, max: null, missing: 'push needs an http(s) article URL' },
+    summary: 'Queue an article page for the configured destinations (or the ones named) ahead of everything else.',
+    options: {},
+    run: (_v, p, io) => cmdPush(p[0]!, p.slice(1), io),
+  },
+  {
+    name: 'whatsapp login',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    summary: 'Pair the WhatsApp account: a QR code to scan, or a pairing code with --phone.',
+    options: {
+      phone: { type: 'string', value: '5511999998888', help: 'The number with country code, digits only: pair with a code instead of a QR code.' },
+      force: { type: 'boolean', help: 'Pair again even though the session is already paired.' },
+    },
+    run: (v, _p, io) => cmdWhatsAppLogin(v, io),
+  },
+  {
+    name: 'feeds',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    summary: 'List the feeds with their polling state.',
+    options: {},
+    run: (_v, _p, io) => cmdFeeds(io),
+  },
+  {
+    name: 'requeue',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    summary: 'Send again the deliveries that failed (after an outage) in that time; attempts start over.',
+    options: { since: { type: 'string', value: '24h', default: '24h', help: 'How far back to look (a duration: 30m, 2h, 1d).' } },
+    run: (v, _p, io) => cmdRequeue(str(v, 'since', '24h'), io),
+  },
+  {
+    name: 'doctor',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    summary: 'Check the configuration, the templates, the database and the destinations.',
+    options: {},
+    run: (_v, _p, io) => cmdDoctor(io),
+  },
+  {
+    name: 'help',
+    args: '[command]',
+    positionals: { min: 0, max: 2 },
+    summary: 'This text, or the usage and options of one command.',
+    options: {},
+    run: async (_v, p, io) => {
+      if (p.length === 0) {
+        io.out(mainHelp());
         return 0;
-      case 'preview':
-        return await cmdPreview(args, io);
-      case 'start':
-        return await cmdStart(io);
-      case 'feeds':
-        return await cmdFeeds(io);
-      case 'doctor':
-        return await cmdDoctor(io);
-      case 'requeue':
-        return await cmdRequeue(args, io);
-      case 'push':
-        return await cmdPush(args, io);
-      case 'whatsapp':
-        return await cmdWhatsApp(args, io);
-      default:
-        io.err(`unknown command "${command}"; run \`manchete help\``);
-        return 1;
-    }
+      }
+      const name = p.join(' ');
+      const spec = COMMANDS.find((c) => c.name === name) ?? (name === 'whatsapp' ? WHATSAPP_GROUP : undefined);
+      if (!spec) throw new UsageError(`unknown command "${name}"`);
+      io.out(commandHelp(spec));
+      return 0;
+    },
+  },
+];
+
+/** `manchete whatsapp` alone: a group with one subcommand, so its help points at it. */
+const WHATSAPP_GROUP: CommandSpec = {
+  name: 'whatsapp',
+  args: '<subcommand>',
+  positionals: { min: 1, max: 1, missing: 'whatsapp takes one subcommand: login' },
+  summary: 'WhatsApp account tasks. Subcommand: login (see `manchete whatsapp login --help`).',
+  options: {},
+  run: async () => {
+    throw new UsageError('whatsapp takes one subcommand: login');
+  },
+};
+
+/** `[--platform telegram|whatsapp|both] [--limit N] [--json]`, from the declaration. */
+function optionSynopsis(spec: CommandSpec): string {
+  return Object.entries(spec.options)
+    .map(([name, o]) => (o.type === 'string' ? `[--${name} ${o.value ?? 'VALUE'}]` : `[--${name}]`))
+    .join(' ');
+}
+
+function usageLine(spec: CommandSpec): string {
+  return ['manchete', spec.name, spec.args, optionSynopsis(spec)].filter(Boolean).join(' ');
+}
+
+/** The help text of one command, generated from its declaration. */
+export function commandHelp(spec: CommandSpec): string {
+  const rows: [string, string][] = Object.entries({ ...spec.options, help: HELP_OPTION }).map(([name, o]) => [
+    `${name === 'help' ? '-h, ' : '    '}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`,
+    o.default !== undefined ? `${o.help.replace(/\.$/, '')} (default ${o.default}).` : o.help,
+  ]);
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return [
+    `Usage: ${usageLine(spec)}`,
+    '',
+    spec.summary,
+    '',
+    'Options:',
+    ...rows.map(([l, r]) => `  ${l.padEnd(width)}  ${r}`),
+    '',
+    'Settings come from the environment and .env; see .env.example.',
+  ].join('\n');
+}
+
+function mainHelp(): string {
+  return [
+    'Usage: manchete <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.flatMap((c) => [`  ${usageLine(c).replace(/^manchete /, '')}`, `      ${c.summary}`]),
+    '',
+    'Run `manchete <command> --help` for the options of a command.',
+    'Settings come from the environment and .env; see .env.example.',
+  ].join('\n');
+}
+
+/**
+ * Telegram chat ids are negative numbers (`-1001234567890`, `-1001234567890:42` for a topic); parseArgs
+ * would read them as short options. They are never options here, so they are parsed as arguments.
+ */
+const NEGATIVE_ID = /^-\d[\d:]*$/;
+
+/** Parses a command's arguments against its declaration: values, positionals, or a UsageError. */
+function parseCommandArgs(spec: CommandSpec, args: string[]): { help: boolean; values: Values; positionals: string[] } {
+  const held: string[] = [];
+  const masked = args.map((a) => (NEGATIVE_ID.test(a) ? `\u0000${held.push(a) - 1}` : a));
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type };
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: masked, options, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
   } catch (err) {
-    if (err instanceof ConfigError) io.err(err.message);
-    else if (err instanceof UsageError) io.err(`${err.message}; run \`manchete help\``);
+    throw new UsageError(parseArgsMessage(err, spec));
+  }
+  const positionals = parsed.positionals.map((p) => (p.startsWith('\u0000') ? held[Number(p.slice(1))]! : p));
+  const help = parsed.values.help === true;
+  if (!help) {
+    const { min, max, missing } = spec.positionals;
+    if (positionals.length < min) throw new UsageError(missing ?? `${spec.name} needs ${spec.args}`);
+    if (max !== null && positionals.length > max) throw new UsageError(`unexpected argument "${positionals[max]}" for \`manchete ${spec.name}\``);
+  }
+  return { help, values: parsed.values, positionals };
+}
+
+/** parseArgs' messages run to two sentences and a suggestion; the operator gets one line naming the option. */
+function parseArgsMessage(err: unknown, spec: CommandSpec): string {
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  const option = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option "${option}" for \`manchete ${spec.name}\``;
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const o = spec.options[option.replace(/^--/, '')];
+    return o?.type === 'boolean' ? `${option} takes no value` : `${option} needs a value${o?.value ? ` (${o.value})` : ''}`;
+  }
+  return message.split('\n')[0]!;
+}
+
+/** Which command the arguments name, and the arguments left for it. */
+function pickCommand(argv: string[]): { spec: CommandSpec; rest: string[] } | { unknown: string } {
+  const [first, ...rest] = argv;
+  if (first === undefined) return { spec: COMMANDS[0]!, rest: [] };
+  if (first === '--help' || first === '-h') return { spec: COMMANDS.find((c) => c.name === 'help')!, rest };
+  // `manchete --some-option` is the default command's option (and its error names the command).
+  if (first.startsWith('-')) return { spec: COMMANDS[0]!, rest: argv };
+  if (first === 'whatsapp') {
+    const [sub, ...subRest] = rest;
+    if (sub === 'login') return { spec: COMMANDS.find((c) => c.name === 'whatsapp login')!, rest: subRest };
+    return { spec: WHATSAPP_GROUP, rest };
+  }
+  const spec = COMMANDS.find((c) => c.name === first);
+  return spec ? { spec, rest } : { unknown: first };
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    const picked = pickCommand(argv);
+    if ('unknown' in picked) {
+      io.err(`unknown command "${picked.unknown}"; run \`manchete help\``);
+      return 1;
+    }
+    const { spec, rest } = picked;
+    const { help, values, positionals } = parseCommandArgs(spec, rest);
+    if (help) {
+      io.out(spec.name === 'help' ? mainHelp() : commandHelp(spec));
+      return 0;
+    }
+    return await spec.run(values, positionals, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      const { spec } = (() => {
+        const p = pickCommand(argv);
+        return 'spec' in p ? p : { spec: null };
+      })();
+      io.err(`${err.message}; run \`manchete ${spec && spec.name !== 'help' ? `${spec.name} --help` : 'help'}\``);
+    } else if (err instanceof Error && err.name === 'ConfigError') io.err(err.message);
     else io.err(oneLine(err));
     return 1;
   }
@@ -94,39 +281,54 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 const oneLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 
-function quietLogger(config: Config): Logger {
-  return createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: secretsOf(config) }, process.stderr as never);
+async function quietLogger(config: Config): Promise<Logger> {
+  const { createLogger, resolveLogFormat } = await import('./log.js');
+  return createLogger(
+    {
+      level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+      secrets: secretsOf(config),
+      format: resolveLogFormat(config.logFormat, process.stderr.isTTY === true),
+      colorize: process.stderr.isTTY === true,
+    },
+    process.stderr as never,
+  );
 }
 
 export function secretsOf(config: Config): string[] {
   return [config.telegram.token, config.telegram.webhookSecret].filter((s): s is string => !!s);
 }
 
-async function cmdPreview(args: string[], io: CliIo): Promise<number> {
-  const json = takeFlag(args, '--json');
-  const platformArg = takeOption(args, '--platform') ?? 'both';
-  const limitArg = takeOption(args, '--limit') ?? '5';
-  const input = args.shift();
-  if (!input) throw new UsageError('preview needs a feed URL, a file or an article URL');
-  if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+async function loadConfigFrom(io: CliIo): Promise<Config> {
+  const { loadConfig } = await import('./config.js');
+  return loadConfig(io.env);
+}
+
+async function cmdPreview(v: Values, input: string, io: CliIo): Promise<number> {
+  const json = v.json === true;
+  const platformArg = str(v, 'platform', 'both');
+  const limitArg = str(v, 'limit', '5');
   if (!['telegram', 'whatsapp', 'both'].includes(platformArg)) throw new UsageError(`--platform is telegram, whatsapp or both, not "${platformArg}"`);
   const limit = Number(limitArg);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit is a whole number from 1, not "${limitArg}"`);
-  const config = loadConfig(io.env);
+  const config = await loadConfigFrom(io);
   const platforms: Platform[] = platformArg === 'both' ? ['telegram', 'whatsapp'] : [platformArg as Platform];
+  const { createRenderer } = await import('./render/renderer.js');
+  const { preview, previewJson, previewText } = await import('./preview.js');
   const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
   const items = await preview(input, { renderer, platforms, limit, summaryMaxChars: config.summaryMaxChars, fetch: config.fetch });
   if (items.length === 0) {
     io.err(`${input} has no articles`);
-    return json ? 0 : 0;
+    return 0;
   }
   for (const item of items) io.out(json ? previewJson(item) : previewText(item));
   return 0;
 }
 
 async function cmdStart(io: CliIo): Promise<number> {
-  const config = loadConfig(io.env);
-  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config), pretty: config.logFormat === 'pretty' });
+  const config = await loadConfigFrom(io);
+  const { createLogger, resolveLogFormat } = await import('./log.js');
+  const tty = process.stdout.isTTY === true;
+  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config), format: resolveLogFormat(config.logFormat, tty), colorize: tty });
   const { startApp } = await import('./main.js');
   const { createPlatformModules } = await import('./platforms/index.js');
   const routes = await readRoutes(config);
@@ -154,7 +356,7 @@ async function readRoutes(config: Config) {
 }
 
 async function cmdFeeds(io: CliIo): Promise<number> {
-  const config = loadConfig(io.env);
+  const config = await loadConfigFrom(io);
   const { openStore } = await import('./store/db.js');
   const { FeedRepo } = await import('./store/feeds.js');
   const store = await openStore(config.databaseUrl);
@@ -175,13 +377,11 @@ async function cmdFeeds(io: CliIo): Promise<number> {
   return 0;
 }
 
-async function cmdRequeue(args: string[], io: CliIo): Promise<number> {
-  const sinceArg = takeOption(args, '--since') ?? '24h';
-  if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+async function cmdRequeue(sinceArg: string, io: CliIo): Promise<number> {
   const { parseDuration } = await import('./config.js');
   const ms = parseDuration(sinceArg);
   if (ms === null) throw new UsageError(`--since is a duration such as 2h or 30m, not "${sinceArg}"`);
-  const config = loadConfig(io.env);
+  const config = await loadConfigFrom(io);
   const { openStore } = await import('./store/db.js');
   const { Outbox } = await import('./delivery/outbox.js');
   const store = await openStore(config.databaseUrl);
@@ -195,8 +395,9 @@ async function cmdRequeue(args: string[], io: CliIo): Promise<number> {
 }
 
 async function cmdDoctor(io: CliIo): Promise<number> {
-  const config = loadConfig(io.env);
+  const config = await loadConfigFrom(io);
   io.out('configuration: ok');
+  const { createRenderer } = await import('./render/renderer.js');
   const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
   renderer.preload();
   io.out(`templates (${config.templatesDir}): ok`);
@@ -204,7 +405,7 @@ async function cmdDoctor(io: CliIo): Promise<number> {
   const store = await openStore(config.databaseUrl);
   await store.close();
   io.out(`database (${redactDatabaseUrl(config.databaseUrl)}): ok, migrations applied`);
-  const logger = quietLogger(config);
+  const logger = await quietLogger(config);
   const { createPlatformModules } = await import('./platforms/index.js');
   const modules = await createPlatformModules(config, logger, await readRoutes(config));
   if (modules.length === 0) io.out('platforms: none configured (preview mode)');
@@ -223,24 +424,21 @@ async function cmdDoctor(io: CliIo): Promise<number> {
   return ok ? 0 : 1;
 }
 
-async function cmdPush(args: string[], io: CliIo): Promise<number> {
-  const url = args.shift();
-  if (!url || !/^https?:\/\//.test(url)) throw new UsageError('push needs an http(s) article URL');
-  const config = loadConfig(io.env);
+async function cmdPush(url: string, destinations: string[], io: CliIo): Promise<number> {
+  if (!/^https?:\/\//.test(url)) throw new UsageError('push needs an http(s) article URL');
+  const config = await loadConfigFrom(io);
   const { pushFromCli } = await import('./push.js');
-  const res = await pushFromCli(config, url, args, quietLogger(config));
+  const res = await pushFromCli(config, url, destinations, await quietLogger(config));
   io.out(res);
   return 0;
 }
 
-async function cmdWhatsApp(args: string[], io: CliIo): Promise<number> {
-  const sub = args.shift();
-  if (sub !== 'login') throw new UsageError('whatsapp takes one subcommand: login');
-  const phone = takeOption(args, '--phone');
+async function cmdWhatsAppLogin(v: Values, io: CliIo): Promise<number> {
+  const phone = optStr(v, 'phone');
   if (phone !== undefined && !/^\+?\d{10,15}$/.test(phone)) throw new UsageError(`--phone is the number with country code, digits only (5511999998888), not "${phone}"`);
-  const config = loadConfig(io.env);
+  const config = await loadConfigFrom(io);
   const { whatsappLogin } = await import('./platforms/whatsapp/module.js');
-  await whatsappLogin(config, quietLogger(config), { phone: phone?.replace(/^\+/, ''), print: io.out });
+  await whatsappLogin(config, await quietLogger(config), { phone: phone?.replace(/^\+/, ''), print: io.out, force: v.force === true });
   return 0;
 }
 

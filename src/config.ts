@@ -125,7 +125,7 @@ const str = z.string().transform((s) => s.trim());
 /** The environment variables with their defaults, as strings: the single source for `.env.example` and the README. */
 export const DEFAULTS = {
   LOG_LEVEL: 'info',
-  LOG_FORMAT: 'json',
+  LOG_FORMAT: 'auto',
   DATABASE_URL: 'sqlite:./data/manchete.db',
   FEED_URLS: 'examples/feed.xml',
   POLL_INTERVAL: '2m',
@@ -178,7 +178,7 @@ export type EnvName = keyof typeof DEFAULTS;
 
 const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  LOG_FORMAT: z.enum(['json', 'pretty']),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']),
   DATABASE_URL: str,
   FEED_URLS: str.transform(list),
   POLL_INTERVAL: duration('POLL_INTERVAL', '120s, 2m or 1h'),

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
@@ -28,12 +29,41 @@ export function scrub(text: string, secrets: readonly (string | undefined | null
   return out;
 }
 
+/** LOG_FORMAT: `auto` picks by where the lines go; `json` and `pretty` force one. */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
 /**
- * The process logger: JSON lines (pino), secrets redacted by path and, for the bot token, by value
- * wherever it appears in a message or an error (the `secrets` list).
+ * JSON lines for log collectors and files, readable lines for a person at a terminal: `auto` is pretty
+ * exactly when the log's stream is a TTY (`npm start` in a terminal), JSON when it is piped or redirected.
+ */
+export function resolveLogFormat(format: LogFormat, isTTY: boolean): 'json' | 'pretty' {
+  if (format === 'auto') return isTTY ? 'pretty' : 'json';
+  return format;
+}
+
+/** The `write` side of a stream: what the pretty printer needs from stdout or a test's collector. */
+interface LineSink {
+  write(s: string): unknown;
+}
+
+/**
+ * pino-pretty used as a plain function in this thread, not as a transport: lines stay in order with the
+ * preview blocks printed to stdout, no worker thread costs memory, and the `streamWrite` hook (value
+ * redaction) has already run on the JSON line it receives. Loaded only when asked for.
+ */
+function prettyStream(target: LineSink, colorize: boolean): DestinationStream {
+  const { prettyFactory } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const prettify = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name' });
+  return { write: (line: string) => void target.write(prettify(line)) };
+}
+
+/**
+ * The process logger: pino, secrets redacted by path and, for the bot token, by value wherever it appears
+ * in a message or an error (the `secrets` list). `format: 'pretty'` (or the older `pretty: true`) prints
+ * readable lines to `stream` (stdout when none is given); otherwise JSON lines.
  */
 export function createLogger(
-  opts: { level?: string; secrets?: readonly string[]; pretty?: boolean } = {},
+  opts: { level?: string; secrets?: readonly string[]; format?: 'json' | 'pretty'; pretty?: boolean; colorize?: boolean } = {},
   stream?: DestinationStream,
 ): Logger {
   const secrets = (opts.secrets ?? []).filter((s) => s.length >= 6);
@@ -43,16 +73,15 @@ export function createLogger(
       : {
           streamWrite: (line: string) => scrub(line, secrets),
         };
-  const transport =
-    opts.pretty && !stream ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } } : undefined;
+  const pretty = (opts.format ?? (opts.pretty ? 'pretty' : 'json')) === 'pretty';
+  const destination = pretty ? prettyStream(stream ?? process.stdout, opts.colorize ?? false) : stream;
   return pino(
     {
       name: 'manchete',
       level: opts.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       ...(hooks ? { hooks } : {}),
-      ...(transport ? { transport } : {}),
     },
-    stream as DestinationStream,
+    destination as DestinationStream,
   );
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type { parse as ParseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../config.js';
 import { compileFilter } from './filters.js';
@@ -96,6 +97,10 @@ export interface RoutesFile {
 export const EMPTY_ROUTES: RoutesFile = { feeds: [], destinations: [], topics: [] };
 
 /** Reads and validates a routes file; errors name the file, the entry and what to change. */
+/** yaml is a few MB of a running process and only a routes file needs it: loaded (synchronously) on first use. */
+const lazyRequire = createRequire(import.meta.url);
+const parseYaml: typeof ParseYaml = ((text: string) => (lazyRequire('yaml') as { parse: typeof ParseYaml }).parse(text)) as typeof ParseYaml;
+
 export function loadRoutesFile(path: string): RoutesFile {
   let text: string;
   try {

@@ -7,8 +7,9 @@
  *
  * Pure: takes the HTML already fetched (`fetchPage` in fetch.ts does the network) and its URL.
  */
-import { Readability } from '@mozilla/readability';
-import { parseHTML } from 'linkedom';
+import { createRequire } from 'node:module';
+import type { Readability as ReadabilityType } from '@mozilla/readability';
+import type { parseHTML as ParseHTML } from 'linkedom';
 import type { Article } from '../articles/article.js';
 import { fetchPage, type FetchOptions } from './fetch.js';
 import { stripBoilerplate } from '../articles/boilerplate.js';
@@ -17,6 +18,14 @@ import { parseDate } from '../articles/dates.js';
 import { isThin, MIN_LEAD_CHARS } from '../articles/normalize.js';
 import { summarize } from '../articles/summary.js';
 import { collapseWhitespace, decodeEntities, htmlToText } from '../articles/text.js';
+
+/**
+ * linkedom and Readability are about 13 MB of a running process, and most feeds never need a page read:
+ * they are loaded (synchronously, so extractPage stays a plain function) the first time a page is.
+ */
+const lazyRequire = createRequire(import.meta.url);
+const parseHTML: typeof ParseHTML = (...args) => (lazyRequire('linkedom') as { parseHTML: typeof ParseHTML }).parseHTML(...args);
+const loadReadability = () => (lazyRequire('@mozilla/readability') as { Readability: typeof ReadabilityType }).Readability;
 
 /** What a page says about its article. Every field may be missing on a real page. */
 export interface PageArticle {
@@ -305,12 +314,12 @@ export function extractPage(html: string, url: string, opts: ExtractPageOptions)
   );
 
   // Readability changes the document: metadata is read above, boxes are removed just before it.
-  let readable: ReturnType<Readability['parse']> = null;
+  let readable: ReturnType<ReadabilityType['parse']> = null;
   let fallbackHtml = '';
   try {
     removeBoilerplateBoxes(document);
     const root = document.body;
-    if (root && !deeperThan(root, MAX_READABLE_DEPTH)) readable = new Readability(document as never).parse();
+    if (root && !deeperThan(root, MAX_READABLE_DEPTH)) readable = new (loadReadability())(document as never).parse();
     // No article found (a tiny page) or too deep to look for one: the page's remaining text.
     if (!readable && root) fallbackHtml = root.innerHTML;
   } catch {

@@ -1,5 +1,3 @@
-import sharp from 'sharp';
-
 /**
  * The JPEG thumbnail of Manchete's own WhatsApp link preview. WhatsApp embeds it in the message itself, so it
  * must stay small: about 50 KB at most. The image is shrunk and re-encoded with falling quality and size until
@@ -23,6 +21,9 @@ export async function makeJpegThumbnail(image: Uint8Array, opts: ThumbnailOption
     attempts.push({ side, quality: 75 - i * 10 > 30 ? 75 - i * 10 : 30 });
     side = Math.max(48, Math.round(side * 0.75));
   }
+  // sharp (libvips) is loaded on the first thumbnail, not at start: an idle WhatsApp sender does not need
+  // its native library in memory.
+  const { default: sharp } = await import('sharp');
   try {
     for (const a of attempts) {
       const out = await sharp(image, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
