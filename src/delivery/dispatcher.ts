@@ -4,7 +4,7 @@ import type { DestinationRegistry, DestinationRecord } from './destinations.js';
 import type { DeliveryRow, Outbox, QueueEntry } from './outbox.js';
 import { PRIORITY } from './outbox.js';
 import type { Pacer } from './pacer.js';
-import { PlatformSendError, type PlatformSender } from './types.js';
+import { PlatformSendError, type PlatformSender, type SentMessage } from './types.js';
 import { backoffMs as backoff, RETRY_BACKOFF } from './backoff.js';
 import { Breaker, type BreakerEvent, type BreakerOptions, type BreakerSnapshot } from './breaker.js';
 import { decideFailure, MAX_MIGRATION_HOPS, storeErrorCode, storeErrorMeaning, type FailureDecision } from './policy.js';
@@ -432,10 +432,19 @@ export class Dispatcher {
             done.push('');
             continue;
           }
-          await platformCall(() => withTimeout(platform.sender.edit(target, messageId, msg), this.opts.sendTimeoutMs, `${target.id} edit`));
+          try {
+            await platformCall(() => withTimeout(platform.sender.edit(target, messageId, msg), this.opts.sendTimeoutMs, `${target.id} edit`));
+          } finally {
+            platform.pacer.settled(target, this.opts.clock());
+          }
           done.push(messageId);
         } else {
-          const sent = await this.sendFollowingMigrations(target, msg, platform.sender, (d) => (target = d));
+          let sent: SentMessage;
+          try {
+            sent = await this.sendFollowingMigrations(target, msg, platform.sender, (d) => (target = d));
+          } finally {
+            platform.pacer.settled(target, this.opts.clock());
+          }
           if (sent.degraded) {
             const what = sent.degraded === 'plain_text' ? 'Telegram refused the HTML: sent as plain text; check the template' : 'the image was refused: sent as text with a link preview';
             notes.push(what);

@@ -162,6 +162,16 @@ export class Pacer {
     return wait;
   }
 
+  /**
+   * A call to `dest` came back (answered or failed). The chat's gap counts from here, not from the
+   * reservation: a request that took long to arrive must not let the next one land less than a gap
+   * after it (platforms count arrivals).
+   */
+  settled(dest: Destination, at: number): void {
+    const chat = this.chats.get(dest.chatId);
+    if (chat && at > chat.last) chat.last = at;
+  }
+
   /** The platform said "too many requests" for this chat: nothing goes there before `until`. */
   pauseChat(chatId: string, until: number): void {
     const chat = this.chats.get(chatId) ?? { last: -Infinity, recent: [], pausedUntil: 0 };

@@ -36,6 +36,22 @@ const maxInWindow = (times: number[], windowMs: number) => {
 describe('Pacer (Telegram)', () => {
   const policy = telegramPolicy({ maxPerSecond: 30, chatGapMs: 1000, groupPerMinute: 20 });
 
+  it('counts a chat\'s gap from when the previous call came back, so a slow request cannot crowd the next', () => {
+    const pacer = new Pacer(policy);
+    const d = tg('42');
+    pacer.reserve(d, 0);
+    expect(pacer.waitFor(d, 0)).toBe(1000);
+    // The request took 700 ms to be answered: at the platform it may have arrived late.
+    pacer.settled(d, 700);
+    expect(pacer.waitFor(d, 1000)).toBe(700);
+    // An answer older than the reservation changes nothing.
+    pacer.settled(d, 100);
+    expect(pacer.waitFor(d, 1700)).toBe(0);
+    // A chat the pacer never saw stays unknown.
+    pacer.settled(tg('7'), 5000);
+    expect(pacer.waitFor(tg('7'), 5000)).toBe(0);
+  });
+
   it('stays under 30 messages per second across many private chats, close to the ceiling', () => {
     const dests = Array.from({ length: 500 }, (_, i) => tg(String(1000 + i)));
     const times = simulate(new Pacer(policy), dests, 600);
