@@ -3,7 +3,11 @@
  * services it needs from the rest of Manchete (services.ts), and the subscriber/audit/pause queries the
  * delivery side shares (repo.ts). Nothing here imports telegraf or Baileys.
  */
-export { createCommandRouter, isEditor, normalizeSenderId } from './router.js';
+export { createCommandRouter } from './router.js';
+export { isEditor } from './editors.js';
+export { COMMANDS, createRegistry, CommandRegistryError } from './registry.js';
+export type { CommandRegistry, AccessRefusal } from './registry.js';
+export type { CommandSpec, CommandAccess } from './context.js';
 export type { CommandRouter, CommandRouterDeps, MenuCommand } from './router.js';
 export * from './services.js';
 export * from './repo.js';

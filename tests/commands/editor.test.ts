@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isEditor, normalizeSenderId } from '../../src/commands/router.js';
+import { isEditor } from '../../src/commands/editors.js';
+import { normalizeWhatsAppNumber } from '../../src/platforms/whatsapp/numbers.js';
 import { getPauseState } from '../../src/commands/repo.js';
 import { DESTINATIONS, EDITORS, T0, makeHarness, only, type Harness } from './harness.js';
 import type { Reply } from '../../src/commands/types.js';
@@ -27,22 +28,33 @@ function buttons(r: Reply[]): { ok: string; no: string } {
 }
 
 describe('editor allow-list', () => {
-  it('matches platform and id, and fails closed', () => {
+  it('matches platform and id as plain strings, and fails closed', () => {
     expect(isEditor(EDITORS, 'telegram', '42')).toBe(true);
     expect(isEditor(EDITORS, 'whatsapp', '42')).toBe(false);
     expect(isEditor(EDITORS, 'telegram', '5511999998888')).toBe(false);
     expect(isEditor(EDITORS, 'whatsapp', '5511999998888')).toBe(true);
-    expect(isEditor(EDITORS, 'whatsapp', '+5511999998888')).toBe(true);
-    expect(isEditor(EDITORS, 'whatsapp', '5511999998888@s.whatsapp.net')).toBe(true);
-    expect(isEditor(EDITORS, 'whatsapp', '5511999998888:3@s.whatsapp.net')).toBe(true);
-    expect(isEditor(EDITORS, 'whatsapp', '5511999998888@lid')).toBe(false);
-    expect(isEditor(EDITORS, 'whatsapp', '120363@g.us')).toBe(false);
+    // The adapter normalises senders; the allow-list check itself applies no platform's rules.
+    expect(isEditor(EDITORS, 'whatsapp', '+5511999998888')).toBe(false);
+    expect(isEditor(EDITORS, 'whatsapp', '5511999998888@s.whatsapp.net')).toBe(false);
     expect(isEditor(EDITORS, 'telegram', null)).toBe(false);
+    expect(isEditor(EDITORS, 'telegram', undefined)).toBe(false);
     expect(isEditor(EDITORS, 'telegram', '')).toBe(false);
-    expect(isEditor(EDITORS, 'telegram', ' 42 ')).toBe(true);
     expect(isEditor(EDITORS, 'telegram', '420')).toBe(false);
     expect(isEditor([], 'telegram', '42')).toBe(false);
-    expect(normalizeSenderId('telegram', 'abc')).toBeNull();
+    // An entry with an empty id (never produced by the config parser) matches nobody.
+    expect(isEditor([{ platform: 'telegram', id: '' }], 'telegram', '')).toBe(false);
+  });
+
+  it('a WhatsApp sender in any accepted form normalises to the number the allow-list holds', () => {
+    for (const raw of ['5511999998888', '+5511999998888', '+55 11 99999-8888', '5511999998888@s.whatsapp.net', '5511999998888:3@s.whatsapp.net', '5511999998888@c.us'])
+      expect(isEditor(EDITORS, 'whatsapp', normalizeWhatsAppNumber(raw)), raw).toBe(true);
+  });
+
+  it('a WhatsApp @lid sender, group JID or junk is never an editor, even when its digits are an editor number', () => {
+    for (const raw of ['5511999998888@lid', '5511999998888:2@lid', '120363@g.us', '5511999998888@newsletter', 'abc', '', '  ', '1234', '5511999998888@'])
+      expect(normalizeWhatsAppNumber(raw), raw).toBeNull();
+    expect(isEditor(EDITORS, 'whatsapp', normalizeWhatsAppNumber('5511999998888@lid'))).toBe(false);
+    expect(normalizeWhatsAppNumber(null)).toBeNull();
   });
 
   it('a non-editor is refused politely, logged with their id, and audited', async () => {
