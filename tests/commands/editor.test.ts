@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isEditor } from '../../src/commands/editors.js';
 import { normalizeWhatsAppNumber } from '../../src/platforms/whatsapp/numbers.js';
+import { toIncomingMessage } from '../../src/platforms/whatsapp/incoming.js';
 import { getPauseState } from '../../src/commands/repo.js';
 import { DESTINATIONS, EDITORS, T0, makeHarness, only, type Harness } from './harness.js';
 import type { Reply } from '../../src/commands/types.js';
@@ -87,6 +88,19 @@ describe('editor allow-list', () => {
     expect(only(await h.wa('/status', WA_ED))).toContain('Manchete — status');
   });
 
+  it('a WhatsApp @lid sender the adapter cannot map is never an editor, end to end through the adapter', async () => {
+    // The editor's own @lid id, with no known phone mapping: the adapter hands the router a null sender.
+    const raw = { key: { remoteJid: '5511999998888@lid', fromMe: false, id: 'LID1' }, message: { conversation: '/status' }, pushName: 'Ed', messageTimestamp: 1_740_830_400 };
+    const m = await toIncomingMessage(raw, { lidToPhone: () => null });
+    expect(m).toMatchObject({ platform: 'whatsapp', senderId: null, canShowButtons: false });
+    expect(only(await h.router.handleMessage(m!))).toContain('só para editores');
+    expect((await h.audit())[0]).toMatchObject({ actor: 'whatsapp:unknown', action: 'status', outcome: 'refused' });
+    // Mapped to the editor's number, the same message is an editor's.
+    const mapped = await toIncomingMessage({ ...raw, key: { ...raw.key, id: 'LID2' } }, { lidToPhone: () => '5511999998888@s.whatsapp.net' });
+    expect(mapped?.senderId).toBe('5511999998888');
+    expect(only(await h.router.handleMessage(mapped!))).toContain('Manchete — status');
+  });
+
   it('editor commands only work in a private chat', async () => {
     const text = only(await h.tg('/status@manchete_bot', { ...ED, chatType: 'group', chatId: '-100777' }));
     expect(text).toContain('conversa direta');
@@ -159,6 +173,16 @@ describe('/push', () => {
     expect(done).toContain('Na fila');
     expect(h.enqueued[0]!.requester.actor).toBe('whatsapp:5511999998888');
     expect(h.enqueued[0]!.requester.chat.chatId).toBe('5511999998888@s.whatsapp.net');
+  });
+
+  it('buttons follow the message\'s canShowButtons, not the platform', async () => {
+    const typed = await h.tg(`/push ${URL1}`, { ...ED, canShowButtons: false });
+    expect(typed[0]!.buttons).toBeUndefined();
+    expect(only(typed)).toMatch(/\/confirmar [A-Z0-9]{6}/);
+    await h.tg('/cancelarpush', ED);
+    const pressed = await h.wa(`/push ${URL1}`, { ...WA_ED, canShowButtons: true });
+    expect(buttons(pressed).ok).toMatch(/^push:ok:/);
+    expect(only(pressed)).not.toMatch(/\/confirmar [A-Z0-9]{6}/);
   });
 
   it('/confirm without a code takes the only pending push', async () => {
