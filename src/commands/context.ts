@@ -1,4 +1,3 @@
-import type { Editor } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Platform } from '../render/types.js';
 import type { Db } from '../store/db.js';
@@ -39,7 +38,6 @@ export interface CommandEnv {
   db: Db;
   services: CommandServices;
   logger: Logger;
-  editors: readonly Editor[];
   /** How many headlines `/latest` shows. */
   latestCount: number;
   timeZone: string;

@@ -92,7 +92,6 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
     db,
     services: deps.services,
     logger,
-    editors: deps.editors,
     latestCount: deps.latestCount,
     timeZone: deps.timeZone ?? 'UTC',
     confirmTtlMs,
