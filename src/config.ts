@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseAllowList } from './sources/guard.js';
+import { normalizeWhatsAppNumber } from './platforms/whatsapp/numbers.js';
 
 /**
  * Configuration: read from the environment once, validated, and handed to every module as a typed value.
@@ -320,13 +321,24 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const editors: Editor[] = [];
   for (const item of e.EDITORS) {
-    const m = /^(telegram|whatsapp|tg|wa):\+?([\w.@-]+)$/i.exec(item);
+    const m = /^(telegram|whatsapp|tg|wa):(.+)$/i.exec(item);
     if (!m) {
       problems.push(`EDITORS entry "${item}" is not platform:id; use telegram:12345,whatsapp:5511999998888`);
       continue;
     }
+    // Normalised here, once, so the command router compares plain strings (commands/editors.ts).
     const platform = m[1]!.toLowerCase().startsWith('t') ? 'telegram' : 'whatsapp';
-    editors.push({ platform, id: m[2]! });
+    const raw = m[2]!.trim();
+    const id = platform === 'whatsapp' ? normalizeWhatsAppNumber(raw) : /^-?\d{1,20}$/.test(raw) ? raw : null;
+    if (id === null) {
+      problems.push(
+        platform === 'whatsapp'
+          ? `EDITORS entry "${item}" is not a WhatsApp phone number; use the number with country code, e.g. whatsapp:5511999998888`
+          : `EDITORS entry "${item}" is not a Telegram user id (an integer); ask @userinfobot for it, e.g. telegram:12345`,
+      );
+      continue;
+    }
+    editors.push({ platform, id });
   }
   try {
     parseAllowList(e.FETCH_ALLOW_PRIVATE);

@@ -14,7 +14,10 @@ export interface IncomingMessage {
    * the router answers only the commands it knows: an unknown `/word` gets silence, not a hint.
    */
   chatType: 'private' | 'group' | 'channel';
-  /** Who wrote: Telegram user id; WhatsApp phone number (digits, `@lid` already mapped) or null when unknown. */
+  /**
+   * Who wrote, already in the form the EDITORS list uses: Telegram user id (an integer); WhatsApp phone
+   * number as digits (`@lid` already mapped, see platforms/whatsapp/numbers.ts), or null when unknown.
+   */
   senderId: string | null;
   senderName: string | null;
   /** Telegram `language_code` (e.g. `pt-br`, `en`); null on WhatsApp. */
@@ -26,6 +29,11 @@ export interface IncomingMessage {
   threadId?: string | null;
   /** True when the platform says the message is addressed to this bot (Telegram `/cmd@bot`, private chat). */
   addressedToBot: boolean;
+  /**
+   * Whether this chat can show buttons under a reply (Telegram inline keyboards: true; WhatsApp: false).
+   * Without them the router spells out what to type instead (a push's confirmation code).
+   */
+  canShowButtons: boolean;
   receivedAt: Date;
   /**
    * A budget the adapter keeps for this chat beyond the per-user REPLY_RATE (WhatsApp: the group's

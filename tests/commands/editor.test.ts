@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isEditor, normalizeSenderId } from '../../src/commands/router.js';
+import { isEditor } from '../../src/commands/editors.js';
+import { normalizeWhatsAppNumber } from '../../src/platforms/whatsapp/numbers.js';
+import { toIncomingMessage } from '../../src/platforms/whatsapp/incoming.js';
 import { getPauseState } from '../../src/commands/repo.js';
 import { DESTINATIONS, EDITORS, T0, makeHarness, only, type Harness } from './harness.js';
 import type { Reply } from '../../src/commands/types.js';
@@ -27,22 +29,33 @@ function buttons(r: Reply[]): { ok: string; no: string } {
 }
 
 describe('editor allow-list', () => {
-  it('matches platform and id, and fails closed', () => {
+  it('matches platform and id as plain strings, and fails closed', () => {
     expect(isEditor(EDITORS, 'telegram', '42')).toBe(true);
     expect(isEditor(EDITORS, 'whatsapp', '42')).toBe(false);
     expect(isEditor(EDITORS, 'telegram', '5511999998888')).toBe(false);
     expect(isEditor(EDITORS, 'whatsapp', '5511999998888')).toBe(true);
-    expect(isEditor(EDITORS, 'whatsapp', '+5511999998888')).toBe(true);
-    expect(isEditor(EDITORS, 'whatsapp', '5511999998888@s.whatsapp.net')).toBe(true);
-    expect(isEditor(EDITORS, 'whatsapp', '5511999998888:3@s.whatsapp.net')).toBe(true);
-    expect(isEditor(EDITORS, 'whatsapp', '5511999998888@lid')).toBe(false);
-    expect(isEditor(EDITORS, 'whatsapp', '120363@g.us')).toBe(false);
+    // The adapter normalises senders; the allow-list check itself applies no platform's rules.
+    expect(isEditor(EDITORS, 'whatsapp', '+5511999998888')).toBe(false);
+    expect(isEditor(EDITORS, 'whatsapp', '5511999998888@s.whatsapp.net')).toBe(false);
     expect(isEditor(EDITORS, 'telegram', null)).toBe(false);
+    expect(isEditor(EDITORS, 'telegram', undefined)).toBe(false);
     expect(isEditor(EDITORS, 'telegram', '')).toBe(false);
-    expect(isEditor(EDITORS, 'telegram', ' 42 ')).toBe(true);
     expect(isEditor(EDITORS, 'telegram', '420')).toBe(false);
     expect(isEditor([], 'telegram', '42')).toBe(false);
-    expect(normalizeSenderId('telegram', 'abc')).toBeNull();
+    // An entry with an empty id (never produced by the config parser) matches nobody.
+    expect(isEditor([{ platform: 'telegram', id: '' }], 'telegram', '')).toBe(false);
+  });
+
+  it('a WhatsApp sender in any accepted form normalises to the number the allow-list holds', () => {
+    for (const raw of ['5511999998888', '+5511999998888', '+55 11 99999-8888', '5511999998888@s.whatsapp.net', '5511999998888:3@s.whatsapp.net', '5511999998888@c.us'])
+      expect(isEditor(EDITORS, 'whatsapp', normalizeWhatsAppNumber(raw)), raw).toBe(true);
+  });
+
+  it('a WhatsApp @lid sender, group JID or junk is never an editor, even when its digits are an editor number', () => {
+    for (const raw of ['5511999998888@lid', '5511999998888:2@lid', '120363@g.us', '5511999998888@newsletter', 'abc', '', '  ', '1234', '5511999998888@'])
+      expect(normalizeWhatsAppNumber(raw), raw).toBeNull();
+    expect(isEditor(EDITORS, 'whatsapp', normalizeWhatsAppNumber('5511999998888@lid'))).toBe(false);
+    expect(normalizeWhatsAppNumber(null)).toBeNull();
   });
 
   it('a non-editor is refused politely, logged with their id, and audited', async () => {
@@ -73,6 +86,19 @@ describe('editor allow-list', () => {
     expect(only(await h.tg('/status', { senderId: '5511999998888' }))).toContain('só para editores');
     expect(only(await h.wa('/status', { senderId: '5511999998888@lid' }))).toContain('só para editores');
     expect(only(await h.wa('/status', WA_ED))).toContain('Manchete — status');
+  });
+
+  it('a WhatsApp @lid sender the adapter cannot map is never an editor, end to end through the adapter', async () => {
+    // The editor's own @lid id, with no known phone mapping: the adapter hands the router a null sender.
+    const raw = { key: { remoteJid: '5511999998888@lid', fromMe: false, id: 'LID1' }, message: { conversation: '/status' }, pushName: 'Ed', messageTimestamp: 1_740_830_400 };
+    const m = await toIncomingMessage(raw, { lidToPhone: () => null });
+    expect(m).toMatchObject({ platform: 'whatsapp', senderId: null, canShowButtons: false });
+    expect(only(await h.router.handleMessage(m!))).toContain('só para editores');
+    expect((await h.audit())[0]).toMatchObject({ actor: 'whatsapp:unknown', action: 'status', outcome: 'refused' });
+    // Mapped to the editor's number, the same message is an editor's.
+    const mapped = await toIncomingMessage({ ...raw, key: { ...raw.key, id: 'LID2' } }, { lidToPhone: () => '5511999998888@s.whatsapp.net' });
+    expect(mapped?.senderId).toBe('5511999998888');
+    expect(only(await h.router.handleMessage(mapped!))).toContain('Manchete — status');
   });
 
   it('editor commands only work in a private chat', async () => {
@@ -147,6 +173,16 @@ describe('/push', () => {
     expect(done).toContain('Na fila');
     expect(h.enqueued[0]!.requester.actor).toBe('whatsapp:5511999998888');
     expect(h.enqueued[0]!.requester.chat.chatId).toBe('5511999998888@s.whatsapp.net');
+  });
+
+  it('buttons follow the message\'s canShowButtons, not the platform', async () => {
+    const typed = await h.tg(`/push ${URL1}`, { ...ED, canShowButtons: false });
+    expect(typed[0]!.buttons).toBeUndefined();
+    expect(only(typed)).toMatch(/\/confirmar [A-Z0-9]{6}/);
+    await h.tg('/cancelarpush', ED);
+    const pressed = await h.wa(`/push ${URL1}`, { ...WA_ED, canShowButtons: true });
+    expect(buttons(pressed).ok).toMatch(/^push:ok:/);
+    expect(only(pressed)).not.toMatch(/\/confirmar [A-Z0-9]{6}/);
   });
 
   it('/confirm without a code takes the only pending push', async () => {

@@ -31,6 +31,12 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig({ TZ: 'Mars/Base' })).toThrow('TZ="Mars/Base" is not a time zone');
     expect(() => loadConfig({ EDITORS: 'bob' })).toThrow('EDITORS entry "bob" is not platform:id');
+    expect(() => loadConfig({ EDITORS: 'whatsapp:5511999998888@lid' })).toThrow(
+      'EDITORS entry "whatsapp:5511999998888@lid" is not a WhatsApp phone number',
+    );
+    expect(() => loadConfig({ EDITORS: 'whatsapp:120363@g.us' })).toThrow('is not a WhatsApp phone number');
+    expect(() => loadConfig({ EDITORS: 'telegram:@ana' })).toThrow('EDITORS entry "telegram:@ana" is not a Telegram user id (an integer)');
+    expect(() => loadConfig({ EDITORS: 'telegram:12.5' })).toThrow('is not a Telegram user id');
   });
 
   it('never echoes a token in its errors', () => {
@@ -54,6 +60,14 @@ describe('loadConfig', () => {
       { platform: 'whatsapp', id: '5511999998888' },
     ]);
     expect(c.telegram.chats).toEqual(['@canal', '-1001234567890:42']);
+    // WhatsApp numbers are normalised to digits here, once, so the router compares plain strings.
+    expect(
+      loadConfig({ EDITORS: 'wa:+55 11 99999-8888,whatsapp:5511977776666@s.whatsapp.net,tg:-42' }).editors,
+    ).toEqual([
+      { platform: 'whatsapp', id: '5511999998888' },
+      { platform: 'whatsapp', id: '5511977776666' },
+      { platform: 'telegram', id: '-42' },
+    ]);
     expect(c.replyRate).toEqual({ count: 10, perMs: 60_000 });
     expect(c.whatsapp.gapMs).toEqual({ min: 5000, max: 9000 });
     expect(() => loadConfig({ WHATSAPP_GAP: '9s-5s' })).toThrow('WHATSAPP_GAP="9s-5s" is not a duration range');

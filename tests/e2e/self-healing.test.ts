@@ -144,6 +144,7 @@ describe('no archive blasts', () => {
       text: '/status',
       messageId: 'm1',
       addressedToBot: true,
+      canShowButtons: true,
       receivedAt: new Date(),
     });
     expect(replies.map((r) => r.text).join('\n')).toContain('40 new items held back');

@@ -70,6 +70,8 @@ export function toIncomingMessage(update: Update, botUsername: string, receivedA
     messageId: String(msg.message_id),
     threadId: thread !== undefined ? String(thread) : null,
     addressedToBot: true,
+    // Inline keyboards work in every Telegram chat the bot is in.
+    canShowButtons: true,
     receivedAt,
   };
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../../log.js';
 import type { WhatsAppConnection } from './connection.js';
 import { phoneOfJid } from './connection.js';
 import { Lru } from './lru.js';
+import { normalizeWhatsAppNumber } from './numbers.js';
 import { WindowBudget } from './reply-budget.js';
 import { errorMessage } from './socket.js';
 
@@ -86,12 +87,13 @@ export async function toIncomingMessage(msg: proto.IWebMessageInfo | WAMessage, 
     platform: 'whatsapp',
     chatId,
     chatType: group ? 'group' : 'private',
-    senderId: phoneOfJid(phoneJid),
+    senderId: normalizeWhatsAppNumber(phoneJid),
     senderName: msg.pushName ?? null,
     languageCode: null,
     text,
     messageId: id,
     addressedToBot: true,
+    canShowButtons: false,
     receivedAt: timestampOf(msg.messageTimestamp) ?? (ctx.now ?? (() => new Date()))(),
   };
 }

@@ -98,6 +98,7 @@ describe('updates → router shapes', () => {
       messageId: '5',
       threadId: null,
       addressedToBot: true,
+      canShowButtons: true,
       receivedAt: at,
     });
   });

@@ -45,6 +45,7 @@ describe('toIncomingMessage', () => {
       text: 'oi',
       messageId: `ID${n}`,
       addressedToBot: true,
+      canShowButtons: false,
       receivedAt: new Date('2025-03-01T12:00:00Z'),
     });
   });
