@@ -5,7 +5,8 @@ import type { InlineKeyboardMarkup, Update, UserFromGetMe } from 'telegraf/types
 import type { IncomingAction, IncomingMessage, Reply, ReplyButton } from '../../commands/types.js';
 import { PlatformSendError } from '../../delivery/types.js';
 import type { Logger } from '../../log.js';
-import { TelegramTimeoutError, classifyTelegramError, scrubToken, telegramStatus } from './errors.js';
+import { createTelegramClient, type TelegramApiClient } from './client.js';
+import { scrubToken, type TelegramApiError } from './errors.js';
 import { escapeTelegramHtml, splitPlain } from './plain.js';
 import { RecentUpdateIds, toIncomingAction, toIncomingMessage, updateChatKey } from './updates.js';
 
@@ -54,6 +55,8 @@ export interface TelegramBotOptions {
   recentUpdates?: number;
   /** Reuse a Telegraf instance (e.g. the one the sender uses); default: a new one on `apiRoot`. */
   telegraf?: Telegraf;
+  /** The shared Bot API client (module.ts passes the sender's); default: one on the telegraf instance. `timeoutMs` is then the client's. */
+  client?: TelegramApiClient;
 }
 
 export type TelegramBotStart =
@@ -91,8 +94,6 @@ export interface TelegramBot {
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 const MAX_WEBHOOK_BODY = 1024 * 1024;
 const SECRET_SHAPE = /^[A-Za-z0-9_-]{1,256}$/;
-
-type CallApiSignal = NonNullable<Parameters<Telegraf['telegram']['callApi']>[2]>['signal'];
 
 /** Sleeps `ms`, or less if `signal` aborts. Never rejects. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -134,8 +135,9 @@ function menuLanguage(locale: string, isDefault: boolean): string | null {
 export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   const { token, logger } = opts;
   const telegraf = opts.telegraf ?? new Telegraf(token, { telegram: { apiRoot: opts.apiRoot, webhookReply: false } });
-  const client = telegraf.telegram;
+  const api = opts.client ?? createTelegramClient({ telegram: telegraf.telegram, token, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
   const pollTimeoutSec = opts.pollTimeoutSec ?? 50;
+  // getUpdates waits pollTimeoutSec on Telegram's side; its deadline adds the ordinary one on top.
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const now = opts.now ?? (() => new Date());
   const removeButtons = opts.removeButtonsAfterPress ?? true;
@@ -148,33 +150,17 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   const chains = new Map<string, Promise<void>>();
   const seen = new RecentUpdateIds(opts.recentUpdates);
 
-  /** One Bot API call with a deadline (and the stop signal), failures classified and scrubbed. */
-  async function call<M extends Parameters<typeof client.callApi>[0]>(
+  /** One Bot API call through the shared client (deadline, stop signal, classification, scrubbing). */
+  function call<M extends Parameters<Telegraf['telegram']['callApi']>[0]>(
     method: M,
-    payload: Parameters<typeof client.callApi<M>>[1],
+    payload: Parameters<typeof api.call<M>>[1],
     o: { deadlineMs?: number; signal?: AbortSignal; chatId?: string } = {},
-  ): Promise<Awaited<ReturnType<typeof client.callApi<M>>>> {
-    const ac = new AbortController();
-    const deadlineMs = o.deadlineMs ?? timeoutMs;
-    const onStop = () => ac.abort();
-    o.signal?.addEventListener('abort', onStop, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new TelegramTimeoutError(method, deadlineMs));
-        ac.abort();
-      }, deadlineMs);
+  ) {
+    return api.call(method, payload, {
+      ...(o.deadlineMs !== undefined ? { timeoutMs: o.deadlineMs } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.chatId ? { chatId: o.chatId } : {}),
     });
-    try {
-      return await Promise.race([client.callApi(method, payload, { signal: ac.signal as unknown as CallApiSignal }), deadline]);
-    } catch (err) {
-      const e: PlatformSendError & { status?: number } = classifyTelegramError(err, { token, method, ...(o.chatId ? { chatId: o.chatId } : {}) });
-      e.status = telegramStatus(err);
-      throw e;
-    } finally {
-      clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onStop);
-    }
   }
 
   let meCall: Promise<UserFromGetMe> | null = null;
@@ -195,13 +181,13 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   }
 
   /** Sends with up to three tries: waits out 429s (≤ 60 s) and retries 5xx/network errors. */
-  async function sendWithRetry(payload: Parameters<typeof client.callApi<'sendMessage'>>[1], chatId: string): Promise<void> {
+  async function sendWithRetry(payload: Parameters<typeof api.call<'sendMessage'>>[1], chatId: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await call('sendMessage', payload, { chatId });
         return;
       } catch (err) {
-        const e = err as PlatformSendError;
+        const e = err as TelegramApiError;
         const retryable = e.kind === 'rate_limited' || e.kind === 'transient';
         if (!retryable || attempt >= 3 || stopping.signal.aborted) throw e;
         const wait = e.kind === 'rate_limited' ? Math.min(e.details.retryAfterMs ?? 1000, 60_000) : 1000 * attempt;
@@ -319,7 +305,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
         failures = 0;
       } catch (err) {
         if (signal.aborted) break;
-        const e = err as PlatformSendError & { status?: number };
+        const e = err as TelegramApiError;
         if (e.status === 401) {
           logger.error({ reason: e.message }, 'Telegram rejected the bot token; polling stopped. Check TELEGRAM_BOT_TOKEN');
           return;

@@ -138,8 +138,95 @@ function where(ctx: TelegramCallContext): string {
   return ctx.chatId ? `${method} to ${ctx.chatId}` : method;
 }
 
-function make(kind: SendErrorKind, code: TelegramErrorCode, message: string, ctx: TelegramCallContext, extra: { retryAfterMs?: number; migrateTo?: string } = {}) {
-  return new PlatformSendError(kind, scrubToken(message, ctx.token), { ...extra, code });
+/** What a failed Bot API call was, as data: callers branch on these fields, never on message text. */
+export interface TelegramApiFailure {
+  /** Bot API method, e.g. `sendMessage` (`unknown` when the caller did not say). */
+  method: string;
+  /**
+   * The HTTP status of Telegram's answer. The Bot API sends it again as `error_code`; telegraf puts the
+   * status there for 5xx answers too. Undefined when no answer came (network, timeout).
+   */
+  status?: number;
+  /** `error_code` of the Bot API answer (same number as `status` when Telegram answered). */
+  errorCode?: number;
+  /** Telegram's `description` (scrubbed), or what went wrong on the way there. */
+  description: string;
+  /** `parameters.retry_after`, in seconds, as Telegram sent it. */
+  retryAfter?: number;
+  /** `parameters.migrate_to_chat_id`: the supergroup a group became. */
+  migrateToChatId?: number;
+}
+
+/**
+ * A failed Bot API call: a PlatformSendError (so the dispatcher needs nothing more) that also carries the
+ * answer's fields. Its message, `description` and `cause` never contain the token: `cause` is a scrubbed
+ * copy of what telegraf threw (name, message, system code), not the original, whose message and
+ * properties may hold the request URL.
+ */
+export class TelegramApiError extends PlatformSendError implements TelegramApiFailure {
+  readonly method: string;
+  readonly status?: number;
+  readonly errorCode?: number;
+  readonly description: string;
+  readonly retryAfter?: number;
+  readonly migrateToChatId?: number;
+  /** The classification (also in `details.code`). */
+  readonly code: TelegramErrorCode;
+
+  constructor(
+    kind: SendErrorKind,
+    code: TelegramErrorCode,
+    message: string,
+    failure: TelegramApiFailure,
+    extra: { retryAfterMs?: number; migrateTo?: string; cause?: Error } = {},
+  ) {
+    super(kind, message, {
+      code,
+      ...(extra.retryAfterMs !== undefined ? { retryAfterMs: extra.retryAfterMs } : {}),
+      ...(extra.migrateTo !== undefined ? { migrateTo: extra.migrateTo } : {}),
+    });
+    this.name = 'TelegramApiError';
+    this.code = code;
+    this.method = failure.method;
+    this.description = failure.description;
+    if (failure.status !== undefined) this.status = failure.status;
+    if (failure.errorCode !== undefined) this.errorCode = failure.errorCode;
+    if (failure.retryAfter !== undefined) this.retryAfter = failure.retryAfter;
+    if (failure.migrateToChatId !== undefined) this.migrateToChatId = failure.migrateToChatId;
+    if (extra.cause) this.cause = extra.cause;
+  }
+}
+
+/** A token-free copy of what was thrown, for `cause`: name, scrubbed message, system code. */
+function scrubbedCause(err: unknown, token: string | null | undefined): Error | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const copy = new Error(scrubToken(err.message, token));
+  copy.name = err.name;
+  const e = err as { code?: unknown; type?: unknown; cause?: unknown };
+  const sysCode = typeof e.code === 'string' ? e.code : typeof (e.cause as { code?: unknown } | undefined)?.code === 'string' ? String((e.cause as { code: string }).code) : undefined;
+  if (sysCode) Object.assign(copy, { code: sysCode });
+  if (typeof e.type === 'string') Object.assign(copy, { type: e.type });
+  copy.stack = `${copy.name}: ${copy.message}`;
+  return copy;
+}
+
+function makeError(
+  kind: SendErrorKind,
+  code: TelegramErrorCode,
+  message: string,
+  ctx: TelegramCallContext,
+  extra: { retryAfterMs?: number; migrateTo?: string } = {},
+  failure: Partial<TelegramApiFailure> = {},
+  raw?: unknown,
+): TelegramApiError {
+  const cause = scrubbedCause(raw, ctx.token);
+  return new TelegramApiError(
+    kind,
+    code,
+    scrubToken(message, ctx.token),
+    { ...failure, method: ctx.method ?? 'unknown', description: scrubToken(failure.description ?? '', ctx.token) },
+    { ...extra, ...(cause ? { cause } : {}) },
+  );
 }
 
 /**
@@ -149,7 +236,7 @@ function make(kind: SendErrorKind, code: TelegramErrorCode, message: string, ctx
  * `gone`; "can't parse entities" → `permanent` code `bad_markup`; refused image URL → `permanent` code
  * `bad_media`; "message is not modified" → `permanent` code `not_modified` (the sender treats it as a
  * successful edit); anything else → `permanent`. The message names the method and chat, never the token.
- * A PlatformSendError passes through (scrubbed).
+ * A PlatformSendError passes through (scrubbed). Everything else comes out as a TelegramApiError.
  */
 export function classifyTelegramError(err: unknown, ctx: TelegramCallContext = {}): PlatformSendError {
   if (err instanceof PlatformSendError) {
@@ -161,6 +248,15 @@ export function classifyTelegramError(err: unknown, ctx: TelegramCallContext = {
   if (api) {
     const { error_code: status, description } = api;
     const said = `${status} ${description}`.trim();
+    const data: Partial<TelegramApiFailure> = {
+      status,
+      errorCode: status,
+      description,
+      ...(api.parameters?.retry_after !== undefined ? { retryAfter: api.parameters.retry_after } : {}),
+      ...(api.parameters?.migrate_to_chat_id !== undefined ? { migrateToChatId: api.parameters.migrate_to_chat_id } : {}),
+    };
+    const make = (kind: SendErrorKind, code: TelegramErrorCode, message: string, c: TelegramCallContext, extra: { retryAfterMs?: number; migrateTo?: string } = {}) =>
+      makeError(kind, code, message, c, extra, data, err);
     if (status === 429) {
       const seconds = api.parameters?.retry_after ?? 1;
       return make('rate_limited', 'too_many_requests', `${at}: Telegram answered ${said}; waiting ${seconds}s`, ctx, {
@@ -205,7 +301,7 @@ export function classifyTelegramError(err: unknown, ctx: TelegramCallContext = {
   }
 
   if (err instanceof TelegramTimeoutError) {
-    return make('transient', 'timeout', `${at}: no answer within ${err.timeoutMs} ms; will retry`, ctx);
+    return makeError('transient', 'timeout', `${at}: no answer within ${err.timeoutMs} ms; will retry`, ctx, {}, { description: err.message }, err);
   }
   if (err && typeof err === 'object') {
     const e = err as { name?: unknown; message?: unknown; code?: unknown; type?: unknown; cause?: unknown };
@@ -213,18 +309,18 @@ export function classifyTelegramError(err: unknown, ctx: TelegramCallContext = {
     const message = typeof e.message === 'string' ? e.message : String(err);
     const sysCode = typeof e.code === 'string' ? e.code : typeof (e.cause as { code?: unknown } | undefined)?.code === 'string' ? String((e.cause as { code: string }).code) : '';
     if (name === 'AbortError' || name === 'TimeoutError' || e.type === 'aborted' || e.type === 'request-timeout') {
-      return make('transient', 'timeout', `${at}: the request was cut off before Telegram answered (${message}); will retry`, ctx);
+      return makeError('transient', 'timeout', `${at}: the request was cut off before Telegram answered (${message}); will retry`, ctx, {}, { description: message }, err);
     }
     if (
       name === 'FetchError' ||
       NETWORK_CODES.has(sysCode) ||
       /socket hang up|network|ECONNRESET|ETIMEDOUT|ECONNREFUSED/i.test(message)
     ) {
-      return make('transient', 'network', `${at}: could not reach Telegram (${message}); will retry`, ctx);
+      return makeError('transient', 'network', `${at}: could not reach Telegram (${message}); will retry`, ctx, {}, { description: message }, err);
     }
-    return make('permanent', 'unknown', `${at}: unexpected error: ${message}`, ctx);
+    return makeError('permanent', 'unknown', `${at}: unexpected error: ${message}`, ctx, {}, { description: message }, err);
   }
-  return make('permanent', 'unknown', `${at}: unexpected error: ${String(err)}`, ctx);
+  return makeError('permanent', 'unknown', `${at}: unexpected error: ${String(err)}`, ctx, {}, { description: String(err) });
 }
 
 /** The classification code carried by a PlatformSendError from this module (`details.code`). */
@@ -232,7 +328,8 @@ export function telegramErrorCode(err: PlatformSendError): TelegramErrorCode | u
   return typeof err.details.code === 'string' ? (err.details.code as TelegramErrorCode) : undefined;
 }
 
-/** The Bot API's error_code of a failed call (TelegramError), or undefined for network errors. */
+/** The Bot API's error_code of a failed call (a TelegramApiError or telegraf's TelegramError), or undefined for network errors. */
 export function telegramStatus(err: unknown): number | undefined {
+  if (err instanceof TelegramApiError) return err.errorCode;
   return telegramResponse(err)?.error_code;
 }

@@ -7,6 +7,7 @@ import { Pacer, telegramPolicy } from '../../delivery/pacer.js';
 import type { Destination } from '../../delivery/types.js';
 import type { RouteDestination } from '../../delivery/routes-file.js';
 import { createTelegramBot, type TelegramBot } from './bot.js';
+import { createTelegramClient } from './client.js';
 import { parseTelegramChats } from './destinations.js';
 import { classifyTelegramError } from './errors.js';
 import { createTelegramSender } from './sender.js';
@@ -21,7 +22,8 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
   const token: string = configured;
   const log = logger.child({ platform: 'telegram' });
   const telegraf = new Telegraf(token, { telegram: { apiRoot: config.telegram.apiRoot } });
-  const sender = createTelegramSender({ telegram: telegraf, logger: log, token });
+  const client = createTelegramClient({ telegram: telegraf.telegram, token });
+  const sender = createTelegramSender({ telegram: telegraf, logger: log, token, client });
   const pacer = new Pacer(
     telegramPolicy({ maxPerSecond: config.telegram.maxPerSecond, chatGapMs: config.telegram.chatGapMs, groupPerMinute: config.telegram.groupPerMinute }),
   );
@@ -83,6 +85,7 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
       apiRoot: config.telegram.apiRoot,
       logger: log,
       telegraf,
+      client,
       onMessage: (m) => app.router.handleMessage(m),
       onAction: (a) => app.router.handleAction(a),
     });

@@ -9,7 +9,8 @@ import {
   type SentMessage,
 } from '../../delivery/types.js';
 import type { OutboundMessage } from '../../render/types.js';
-import { TelegramTimeoutError, classifyTelegramError, scrubToken, telegramErrorCode } from './errors.js';
+import { createTelegramClient, type TelegramApiClient } from './client.js';
+import { TelegramApiError, scrubToken, telegramErrorCode } from './errors.js';
 import { htmlToPlain } from '../../render/telegram-html.js';
 import { TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, truncateUtf16 } from './plain.js';
 
@@ -26,8 +27,6 @@ const plainWithin = (html: string, limit: number) => truncateUtf16(htmlToPlain(h
 /** The part of telegraf's client the adapter uses: every call goes through `callApi` so it can carry a deadline. */
 export type TelegramClient = Pick<Telegram, 'callApi'>;
 
-type CallApiSignal = NonNullable<Parameters<Telegram['callApi']>[2]>['signal'];
-
 export interface TelegramSenderOptions {
   /** telegraf's client (`bot.telegram`) or the Telegraf instance itself; point it at TELEGRAM_API_ROOT. */
   telegram: TelegramClient | { telegram: TelegramClient };
@@ -37,9 +36,11 @@ export interface TelegramSenderOptions {
   /**
    * Deadline for one Bot API call. telegraf's own is 500 s, far too long for a dispatcher that must keep
    * moving; past this the request is aborted and the send reported `transient` (it may still have been
-   * delivered: that is the in-flight duplicate bound). Default 30 s.
+   * delivered: that is the in-flight duplicate bound). Default 30 s. Ignored when `client` is given.
    */
   timeoutMs?: number;
+  /** The shared Bot API client (module.ts passes the one the bot uses); default: one on `telegram`. */
+  client?: TelegramApiClient;
 }
 
 /** PlatformSender plus the bot identity, which the composition root may want for logs. */
@@ -63,33 +64,15 @@ export const CHECK_LINES = {
 
 /** Creates the Telegram PlatformSender. Every error it throws is a PlatformSendError without the token. */
 export function createTelegramSender(opts: TelegramSenderOptions): TelegramSender {
-  const client: TelegramClient = 'callApi' in opts.telegram ? opts.telegram : opts.telegram.telegram;
   const { logger, token } = opts;
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const api =
+    opts.client ??
+    createTelegramClient({ telegram: 'callApi' in opts.telegram ? opts.telegram : opts.telegram.telegram, token, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
   let meCall: Promise<UserFromGetMe> | null = null;
 
-  /** One Bot API call with a deadline; failures come out classified. */
-  async function call<M extends Parameters<Telegram['callApi']>[0]>(
-    method: M,
-    payload: Parameters<typeof client.callApi<M>>[1],
-    chatId?: string,
-  ): Promise<Awaited<ReturnType<typeof client.callApi<M>>>> {
-    const ac = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        reject(new TelegramTimeoutError(method, timeoutMs));
-        ac.abort();
-      }, timeoutMs);
-    });
-    try {
-      const request = client.callApi(method, payload, { signal: ac.signal as unknown as CallApiSignal });
-      return await Promise.race([request, deadline]);
-    } catch (err) {
-      throw classifyTelegramError(err, { token, method, chatId });
-    } finally {
-      clearTimeout(timer);
-    }
+  /** One Bot API call through the shared client: deadline, classification and scrubbing are its transformers. */
+  function call<M extends Parameters<Telegram['callApi']>[0]>(method: M, payload: Parameters<typeof api.call<M>>[1], chatId?: string) {
+    return api.call(method, payload, chatId ? { chatId } : {});
   }
 
   function me(): Promise<UserFromGetMe> {
@@ -115,7 +98,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
     return large ? { url, prefer_large_media: true } : { url };
   }
 
-  const codeOf = (err: unknown) => (err instanceof PlatformSendError ? telegramErrorCode(err) : undefined);
+  const codeOf = (err: unknown) => (err instanceof TelegramApiError ? err.code : err instanceof PlatformSendError ? telegramErrorCode(err) : undefined);
 
   function templateFault(dest: Destination, err: unknown, what: string) {
     logger.warn(
@@ -232,7 +215,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
       try {
         await editWith(first, dest, id, message);
       } catch (err) {
-        const wrongKind = err instanceof Error && /there is no (text|caption) in the message to edit/i.test(err.message);
+        const wrongKind = err instanceof TelegramApiError && /there is no (text|caption) in the message to edit/i.test(err.description);
         if (!wrongKind) throw err;
         await editWith(first === 'editMessageText' ? 'editMessageCaption' : 'editMessageText', dest, id, message);
       }
