@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { createRenderer } from './render/renderer.js';
-import { preview, previewJson, previewText } from './preview.js';
+import { preview, previewJson, previewText } from './delivery/preview.js';
 import type { Platform } from './render/types.js';
 
 /**
@@ -227,7 +227,7 @@ async function cmdPush(args: string[], io: CliIo): Promise<number> {
   const url = args.shift();
   if (!url || !/^https?:\/\//.test(url)) throw new UsageError('push needs an http(s) article URL');
   const config = loadConfig(io.env);
-  const { pushFromCli } = await import('./push.js');
+  const { pushFromCli } = await import('./delivery/push.js');
   const res = await pushFromCli(config, url, args, quietLogger(config));
   io.out(res);
   return 0;

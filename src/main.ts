@@ -13,19 +13,21 @@ import { Dispatcher, type DispatcherOptions } from './delivery/dispatcher.js';
 import { EMPTY_ROUTES, loadRoutesFile, type RoutesFile, type RouteFeed } from './delivery/routes-file.js';
 import type { Destination, PlatformSender } from './delivery/types.js';
 import { Pacer } from './delivery/pacer.js';
-import { Pipeline, type RouteTarget } from './pipeline.js';
-import { startPollScheduler, type PollScheduler } from './scheduler.js';
+import { Pipeline, type RouteTarget } from './delivery/ingest.js';
+import { startPollScheduler, type PollScheduler } from './sources/scheduler.js';
 import { planListeners } from './http/listeners.js';
 import { startHttpServer, type Metric, type RouteHandler } from './http/server.js';
-import { previewText } from './preview.js';
+import { previewText } from './delivery/preview.js';
 import type { Platform } from './render/types.js';
 import type { Reply } from './commands/types.js';
 import type { Notifier } from './commands/services.js';
 import { createCommandRouter, type CommandRouter } from './commands/router.js';
 import { deactivateSubscriber, getPauseState, subscriberIdFor, subscribersForTopics } from './commands/repo.js';
-import { createAppServices, PushTracker } from './app-services.js';
+import { createAppServices, PushTracker } from './delivery/services.js';
 import { join } from 'node:path';
 import { packageRoot } from './paths.js';
+import { makeInstanceId } from './lib/instance.js';
+import type { PlatformHost, PlatformModule } from './platforms/types.js';
 
 /**
  * The composition root: config → store → sources → pipeline → platforms → scheduler → http.
@@ -46,22 +48,6 @@ export interface AppDeps {
   dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'sendTimeoutMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
 }
 
-/** A platform as the app sees it: its sender, its pacing, its destinations, and its lifecycle. */
-export interface PlatformModule {
-  platform: Platform;
-  sender: PlatformSender;
-  pacer: Pacer;
-  /** The destinations configured for this platform (env + routes file), already parsed. */
-  destinations: Destination[];
-  /** Connects, checks destinations, starts receiving commands. */
-  start(app: App): Promise<void>;
-  stop(): Promise<void>;
-  /** For /health and /status: 'open', 'connecting', 'polling', … */
-  state(): string;
-  /** HTTP handlers this platform mounts (the Telegram webhook). */
-  httpHandlers?: RouteHandler[];
-}
-
 export interface App {
   config: Config;
   logger: Logger;
@@ -75,6 +61,8 @@ export interface App {
   dispatcher: Dispatcher;
   routes: RoutesFile;
   platforms: PlatformModule[];
+  /** This process's id (`host:pid:random`): the instance lock, delivery claims and the WhatsApp lease. */
+  instanceId: string;
   /** The command router shared by every platform. */
   router: CommandRouter;
   /** Queues replies to a chat in the outbox (kind `reply`): paced, retried and recorded like posts. */
@@ -103,7 +91,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
     onPermissionsFixed: (message) => logger.warn({ event: 'database.permissions_fixed' }, message),
   });
   // One process per database: a second start refuses here, before it claims a row or polls a platform.
+  const instance = makeInstanceId();
   const lock = await acquireInstanceLock(store.db, {
+    instance,
     onTakeover: (h) =>
       logger.warn({ event: 'instance.takeover', previous: h.holder, since: h.startedAt.toISOString() }, `the previous process on this database (pid ${h.pid} on ${h.host}) is gone; taking over its lock`),
     onLost: (by) =>
@@ -164,7 +154,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
   dispatcher = new Dispatcher({
     outbox,
     destinations,
-    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: p.sender, pacer: p.pacer }])),
+    // Each platform states its limits; the pacers are built here, one per platform.
+    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: p.sender, pacer: new Pacer(p.pacing) }])),
+    holder: instance.id,
     logger: logger.child({ component: 'dispatcher' }),
     maxAttempts: config.maxAttempts,
     soleSender: store.dialect === 'sqlite',
@@ -185,26 +177,6 @@ export async function startApp(deps: AppDeps): Promise<App> {
   }, 2_000);
   pauseTimer.unref();
 
-  const app: App = {
-    config,
-    logger,
-    store,
-    renderer,
-    outbox,
-    destinations,
-    articles,
-    feeds,
-    pipeline,
-    dispatcher,
-    routes,
-    platforms,
-    router: undefined as unknown as CommandRouter,
-    notifier: undefined as unknown as Notifier,
-    print,
-    httpUrl: null,
-    adminUrl: null,
-    stop: async () => undefined,
-  };
   // Replies go through the outbox like everything else (push progress, and WhatsApp command answers), so
   // they are paced, retried and recorded; they jump the queue as replies.
   const notifier: Notifier = {
@@ -222,11 +194,11 @@ export async function startApp(deps: AppDeps): Promise<App> {
       }
     },
   };
-  app.notifier = notifier;
+  // The router is complete before any platform starts: a platform receives it through its host.
   const bundledLocales = join(packageRoot(), 'templates', 'locales');
-  app.router = createCommandRouter({
+  const router: CommandRouter = createCommandRouter({
     db: store.db,
-    services: createAppServices(app, tracker, notifier),
+    services: createAppServices({ config, logger, store, renderer, outbox, destinations, articles, feeds, pipeline, dispatcher, routes, platforms }, tracker, notifier),
     editors: config.editors,
     latestCount: config.latestCount,
     replyRate: config.replyRate,
@@ -237,7 +209,38 @@ export async function startApp(deps: AppDeps): Promise<App> {
     timeZone: config.timeZone,
   });
 
-  for (const p of platforms) await p.start(app);
+  const app: App = {
+    config,
+    logger,
+    store,
+    renderer,
+    outbox,
+    destinations,
+    articles,
+    feeds,
+    pipeline,
+    dispatcher,
+    routes,
+    platforms,
+    instanceId: instance.id,
+    router,
+    notifier,
+    print,
+    httpUrl: null,
+    adminUrl: null,
+    stop: async () => undefined,
+  };
+  const host: PlatformHost = {
+    router,
+    destinations,
+    wake: () => dispatcher.wake(),
+    print,
+    store,
+    instanceId: instance.id,
+    notifier,
+  };
+
+  for (const p of platforms) await p.start(host);
   await dispatcher.start();
   const resumed = await pipeline.resumeUnrouted();
   if (resumed) logger.info({ event: 'pipeline.resumed', articles: resumed }, `routed ${resumed} articles recorded before the last stop`);
@@ -274,7 +277,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     http: config.http,
     admin: config.admin,
     webhookMode: config.telegram.webhookUrl !== null && webhookHandlers.length > 0,
-    ephemeral: process.env.NODE_ENV === 'test',
+    ephemeral: config.listenAnyPort,
   });
   for (const plan of plans) {
     const setting = plan.name === 'admin' ? 'ADMIN_PORT' : 'HTTP_PORT';
@@ -303,9 +306,10 @@ export async function startApp(deps: AppDeps): Promise<App> {
       logger.info({ event: 'app.stopping' }, 'stopping: no new polls; letting sends in flight finish');
       await scheduler.stop();
       clearInterval(pauseTimer);
-      for (const p of platforms) await p.stop().catch((err: unknown) => logger.warn({ err, platform: p.platform }, 'platform stop failed'));
+      // The dispatcher drains while the platforms are still connected: a send in flight needs its socket.
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);
       if (unfinished) logger.warn({ event: 'app.unfinished', unfinished }, `${unfinished} sends still in flight after ${config.shutdownGraceMs / 1000} s; they resume at the next start`);
+      for (const p of platforms) await p.stop().catch((err: unknown) => logger.warn({ event: 'platform.stop_failed', err, platform: p.platform }, 'platform stop failed'));
       for (const l of listeners) await l.close();
       await lock.release().catch((err: unknown) => logger.warn({ event: 'instance.release_failed', err: (err as Error).message }, 'could not release the database lock; the next start takes it over'));
       await store.close();
@@ -316,7 +320,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
 
 /** Console mode on start: the newest articles of each feed, so a fresh install shows output at once. */
 async function showRecent(app: App, feedUrls: string[]): Promise<void> {
-  const { preview } = await import('./preview.js');
+  const { preview } = await import('./delivery/preview.js');
   for (const url of feedUrls) {
     try {
       const items = await preview(url, {

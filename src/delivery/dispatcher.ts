@@ -5,7 +5,7 @@ import type { DeliveryRow, Outbox, QueueEntry } from './outbox.js';
 import { PRIORITY } from './outbox.js';
 import type { Pacer } from './pacer.js';
 import { PlatformSendError, type PlatformSender } from './types.js';
-import { backoffMs as backoff, RETRY_BACKOFF } from './backoff.js';
+import { backoffMs as backoff, RETRY_BACKOFF } from '../lib/backoff.js';
 import { Breaker, type BreakerEvent, type BreakerOptions, type BreakerSnapshot } from './breaker.js';
 import { decideFailure, MAX_MIGRATION_HOPS, storeErrorCode, storeErrorMeaning, type FailureDecision } from './policy.js';
 

@@ -1,11 +1,11 @@
-import type { Article } from './articles/article.js';
-import { isThin, normalizeItem } from './articles/normalize.js';
-import { fetchFeed, fetchPage } from './sources/fetch.js';
-import { parseFeed } from './sources/parse.js';
-import { enrichArticle, extractPage, pageToArticle } from './sources/page.js';
-import { SourceError } from './sources/types.js';
-import type { Renderer } from './render/renderer.js';
-import type { OutboundMessage, Platform } from './render/types.js';
+import type { Article } from '../articles/article.js';
+import { isThin, normalizeItem } from '../articles/normalize.js';
+import { fetchFeed, fetchPage } from '../sources/fetch.js';
+import { parseFeed } from '../sources/parse.js';
+import { enrichArticle, extractPage, pageToArticle } from '../sources/page.js';
+import { SourceError } from '../sources/types.js';
+import type { Renderer } from '../render/renderer.js';
+import type { OutboundMessage, Platform } from '../render/types.js';
 
 /**
  * `manchete preview`: what each platform would receive for a feed, a file or an article page, without

@@ -1,16 +1,16 @@
 import { resolve } from 'node:path';
-import type { Config } from './config.js';
-import type { Logger } from './log.js';
-import { openStore } from './store/db.js';
-import { ArticleRepo } from './store/articles.js';
-import { FeedRepo } from './store/feeds.js';
-import { Outbox, PRIORITY } from './delivery/outbox.js';
-import { DestinationRegistry } from './delivery/destinations.js';
-import { EMPTY_ROUTES, loadRoutesFile } from './delivery/routes-file.js';
-import { createRenderer } from './render/renderer.js';
-import { readArticlePage } from './sources/page.js';
-import { Pipeline } from './pipeline.js';
-import { createPlatformModules } from './platforms/index.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { openStore } from '../store/db.js';
+import { ArticleRepo } from '../store/articles.js';
+import { FeedRepo } from '../store/feeds.js';
+import { Outbox, PRIORITY } from './outbox.js';
+import { DestinationRegistry } from './destinations.js';
+import { EMPTY_ROUTES, loadRoutesFile } from './routes-file.js';
+import { createRenderer } from '../render/renderer.js';
+import { readArticlePage } from '../sources/page.js';
+import { Pipeline } from './ingest.js';
+import { createPlatformModules } from '../platforms/index.js';
 
 /**
  * `manchete push <url> [destination…]`: the operator's push from a shell. It reads the page, records the

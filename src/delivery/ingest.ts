@@ -1,21 +1,21 @@
-import type { Article } from './articles/article.js';
-import { foldTopic } from './articles/fold.js';
-import { isThin, normalizeItemResult } from './articles/normalize.js';
-import { enrichArticle, extractPage } from './sources/page.js';
-import { fetchFeed, fetchPage } from './sources/fetch.js';
-import { parseFeed } from './sources/parse.js';
-import { SourceError } from './sources/types.js';
-import type { DestinationRegistry, DestinationRecord } from './delivery/destinations.js';
-import { destinationId } from './delivery/destinations.js';
-import type { NewDelivery, Outbox } from './delivery/outbox.js';
-import { PRIORITY } from './delivery/outbox.js';
-import { routeDecision } from './delivery/filters.js';
-import { quietHoursEnd, type RouteFeed } from './delivery/routes-file.js';
-import type { Renderer } from './render/renderer.js';
-import type { Platform } from './render/types.js';
-import type { ArticleRepo } from './store/articles.js';
-import type { FeedRepo, FeedRow } from './store/feeds.js';
-import type { Logger } from './log.js';
+import type { Article } from '../articles/article.js';
+import { foldTopic } from '../articles/fold.js';
+import { isThin, normalizeItemResult } from '../articles/normalize.js';
+import { enrichArticle, extractPage } from '../sources/page.js';
+import { fetchFeed, fetchPage } from '../sources/fetch.js';
+import { parseFeed } from '../sources/parse.js';
+import { SourceError } from '../sources/types.js';
+import type { DestinationRegistry, DestinationRecord } from './destinations.js';
+import { destinationId } from './destinations.js';
+import type { NewDelivery, Outbox } from './outbox.js';
+import { PRIORITY } from './outbox.js';
+import { routeDecision } from './filters.js';
+import { quietHoursEnd, type RouteFeed } from './routes-file.js';
+import type { Renderer } from '../render/renderer.js';
+import type { Platform } from '../render/types.js';
+import type { ArticleRepo } from '../store/articles.js';
+import type { FeedRepo, FeedRow } from '../store/feeds.js';
+import type { Logger } from '../log.js';
 
 /**
  * The ingest pipeline: poll a feed → parse → normalise → record (dedup, updates) → route → render →
