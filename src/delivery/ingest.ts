@@ -16,6 +16,7 @@ import type { Platform } from '../render/types.js';
 import type { ArticleRepo } from '../store/articles.js';
 import type { FeedRepo, FeedRow } from '../store/feeds.js';
 import type { Logger } from '../log.js';
+import { formatDuration } from '../lib/duration.js';
 
 /**
  * The ingest pipeline: poll a feed → parse → normalise → record (dedup, updates) → route → render →
@@ -216,7 +217,7 @@ export class Pipeline {
       await feeds.update(url, { last_polled_at: started.toISOString(), next_poll_at: next.toISOString(), failures, last_error: reason });
       logger.warn(
         { event: 'feed.failed', feed: url, failures, retryInMs: wait, reason, kind: err instanceof SourceError ? err.details.kind : 'internal' },
-        `${reason}; retrying in ${humanMs(wait)} (failure ${failures})`,
+        `${reason}; retrying in ${formatDuration(wait)} (failure ${failures})`,
       );
       return { feed: url, status: 'failed', fresh: 0, updated: 0, backlog: 0, queued: 0, error: reason, nextPollAt: next };
     }
@@ -363,10 +364,5 @@ function floorSeconds(maxAgeS: number | null, ttlMinutes: number | null): number
   return v > 0 ? v : null;
 }
 
-export function humanMs(ms: number): string {
-  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${(ms / 3_600_000).toFixed(ms % 3_600_000 ? 1 : 0)} h`;
-}
 
 export type { FeedRow };
