@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './log.js';
-import { createRenderer } from './render/renderer.js';
-import { preview, previewJson, previewText } from './delivery/preview.js';
+import { rendererFor } from './render/renderer.js';
+import { preview, previewDestinations, previewJson, previewText } from './delivery/preview.js';
 import type { Platform } from './render/types.js';
 
 /**
@@ -114,8 +114,19 @@ async function cmdPreview(args: string[], io: CliIo): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit is a whole number from 1, not "${limitArg}"`);
   const config = loadConfig(io.env);
   const platforms: Platform[] = platformArg === 'both' ? ['telegram', 'whatsapp'] : [platformArg as Platform];
-  const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
-  const items = await preview(input, { renderer, platforms, limit, summaryMaxChars: config.summaryMaxChars, fetch: config.fetch });
+  const renderer = rendererFor(config);
+  // The same routes file settings as posting: the feed's section default and boilerplate, the destinations' options.
+  const routes = await readRoutes(config);
+  const items = await preview(input, {
+    renderer,
+    platforms,
+    limit,
+    summaryMaxChars: config.summaryMaxChars,
+    itemHtmlMaxBytes: config.itemHtmlMaxBytes,
+    fetch: config.fetch,
+    feedSettings: new Map(routes.feeds.map((f) => [f.url, f])),
+    destinations: previewDestinations({ telegram: config.telegram.chats, whatsapp: config.whatsapp.chats }, routes.destinations),
+  });
   if (items.length === 0) {
     io.err(`${input} has no articles`);
     return json ? 0 : 0;
@@ -197,7 +208,7 @@ async function cmdRequeue(args: string[], io: CliIo): Promise<number> {
 async function cmdDoctor(io: CliIo): Promise<number> {
   const config = loadConfig(io.env);
   io.out('configuration: ok');
-  const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
+  const renderer = rendererFor(config);
   renderer.preload();
   io.out(`templates (${config.templatesDir}): ok`);
   const { openStore, redactDatabaseUrl } = await import('./store/db.js');

@@ -5,7 +5,7 @@ import { openStore, type Store } from './store/db.js';
 import { ArticleRepo } from './store/articles.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
 import { FeedRepo } from './store/feeds.js';
-import { createRenderer, type Renderer } from './render/renderer.js';
+import { rendererFor, type Renderer } from './render/renderer.js';
 import { Outbox, PRIORITY } from './delivery/outbox.js';
 import { DestinationRegistry, destinationId } from './delivery/destinations.js';
 import { escapeHtml, escapeWhatsApp } from './render/escape.js';
@@ -84,7 +84,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
   const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const routes = deps.routes ?? (config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES);
-  const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone, utmTags: config.utmTags });
+  const renderer = rendererFor(config);
   renderer.preload();
   const store = await openStore(config.databaseUrl, {
     onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),
@@ -329,7 +329,9 @@ async function showRecent(app: App, feedUrls: string[]): Promise<void> {
         limit: 3,
         newestFirst: true,
         summaryMaxChars: app.config.summaryMaxChars,
+        itemHtmlMaxBytes: app.config.itemHtmlMaxBytes,
         fetch: { ...app.config.fetch, fetchPages: false },
+        feedSettings: new Map(app.routes.feeds.map((f) => [f.url, f])),
       });
       app.print(`The ${items.length} most recent articles of ${url}, as they would be posted:\n`);
       for (const item of items) app.print(previewText(item));

@@ -7,7 +7,7 @@ import { FeedRepo } from '../store/feeds.js';
 import { Outbox, PRIORITY } from './outbox.js';
 import { DestinationRegistry } from './destinations.js';
 import { EMPTY_ROUTES, loadRoutesFile } from './routes-file.js';
-import { createRenderer } from '../render/renderer.js';
+import { rendererFor } from '../render/renderer.js';
 import { readArticlePage } from '../sources/page.js';
 import { Pipeline } from './ingest.js';
 import { createPlatformModules } from '../platforms/index.js';
@@ -42,7 +42,7 @@ export async function pushFromCli(config: Config, url: string, names: string[], 
       articles,
       outbox: new Outbox(store.db),
       destinations,
-      renderer: createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone, utmTags: config.utmTags }),
+      renderer: rendererFor(config),
       logger,
       targets: configured.map((d) => ({ destinationId: d.id, feeds: null })),
       feedSettings: new Map(),
