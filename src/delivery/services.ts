@@ -12,6 +12,7 @@ import type { DestinationRegistry } from './destinations.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { RoutesFile } from './routes-file.js';
 import type { Pipeline } from './ingest.js';
+import { queuePush } from './push.js';
 import { PRIORITY, type DeliveryRow } from './outbox.js';
 import { readArticlePage } from '../sources/page.js';
 import { SourceError } from '../sources/types.js';
@@ -124,12 +125,7 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
         };
       },
       async enqueue(preview, destinationIds, requester, onProgress) {
-        const version = await app.articles.put(preview.article);
-        const ids = await app.pipeline.route(preview.article, { priority: PRIORITY.push, only: destinationIds, version, ignoreQuietHours: true });
-        await app.store.db
-          .insertInto('audit_log')
-          .values({ actor: requester.actor, action: 'push.enqueued', detail: `${preview.articleId} ${preview.url} → ${destinationIds.join(', ')}`, outcome: `${ids.length} deliveries`, created_at: new Date().toISOString() })
-          .execute();
+        const ids = await queuePush({ db: app.store.db, articles: app.articles, pipeline: app.pipeline }, preview.article, destinationIds, requester.actor);
         const progress = tracker.track(ids, onProgress);
         app.dispatcher.wake();
         return { id: progress.ticketId, total: ids.length };
