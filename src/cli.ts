@@ -312,10 +312,21 @@ async function cmdPreview(v: Values, input: string, io: CliIo): Promise<number> 
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit is a whole number from 1, not "${limitArg}"`);
   const config = await loadConfigFrom(io);
   const platforms: Platform[] = platformArg === 'both' ? ['telegram', 'whatsapp'] : [platformArg as Platform];
-  const { createRenderer } = await import('./render/renderer.js');
-  const { preview, previewJson, previewText } = await import('./preview.js');
-  const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
-  const items = await preview(input, { renderer, platforms, limit, summaryMaxChars: config.summaryMaxChars, fetch: config.fetch });
+  const { rendererFor } = await import('./render/renderer.js');
+  const { preview, previewDestinations, previewJson, previewText } = await import('./delivery/preview.js');
+  const renderer = rendererFor(config);
+  // The same routes file settings as posting: the feed's section default and boilerplate, the destinations' options.
+  const routes = await readRoutes(config);
+  const items = await preview(input, {
+    renderer,
+    platforms,
+    limit,
+    summaryMaxChars: config.summaryMaxChars,
+    itemHtmlMaxBytes: config.itemHtmlMaxBytes,
+    fetch: config.fetch,
+    feedSettings: new Map(routes.feeds.map((f) => [f.url, f])),
+    destinations: previewDestinations({ telegram: config.telegram.chats, whatsapp: config.whatsapp.chats }, routes.destinations),
+  });
   if (items.length === 0) {
     io.err(`${input} has no articles`);
     return 0;
@@ -397,8 +408,8 @@ async function cmdRequeue(sinceArg: string, io: CliIo): Promise<number> {
 async function cmdDoctor(io: CliIo): Promise<number> {
   const config = await loadConfigFrom(io);
   io.out('configuration: ok');
-  const { createRenderer } = await import('./render/renderer.js');
-  const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone });
+  const { rendererFor } = await import('./render/renderer.js');
+  const renderer = rendererFor(config);
   renderer.preload();
   io.out(`templates (${config.templatesDir}): ok`);
   const { openStore, redactDatabaseUrl } = await import('./store/db.js');
@@ -427,7 +438,7 @@ async function cmdDoctor(io: CliIo): Promise<number> {
 async function cmdPush(url: string, destinations: string[], io: CliIo): Promise<number> {
   if (!/^https?:\/\//.test(url)) throw new UsageError('push needs an http(s) article URL');
   const config = await loadConfigFrom(io);
-  const { pushFromCli } = await import('./push.js');
+  const { pushFromCli } = await import('./delivery/push.js');
   const res = await pushFromCli(config, url, destinations, await quietLogger(config));
   io.out(res);
   return 0;

@@ -265,6 +265,11 @@ export interface Config {
   http: { port: number; host: string };
   /** Where /health and /metrics go in webhook mode (ADMIN_*), so they never face the internet. */
   admin: { port: number; host: string };
+  /**
+   * Under the test runner (NODE_ENV=test) port 0 means "any free port" instead of "off", so parallel test
+   * apps never collide. Read here, with the rest of the environment, so the composition root reads none.
+   */
+  listenAnyPort: boolean;
   shutdownGraceMs: number;
   maxAttempts: number;
   editWindowMs: number;
@@ -377,6 +382,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     utmTags: e.UTM_TAGS,
     http: { port: e.HTTP_PORT, host: e.HTTP_HOST },
     admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
+    // Tests build their config from a literal env; the runner's own NODE_ENV still counts.
+    listenAnyPort: (env.NODE_ENV ?? process.env.NODE_ENV) === 'test',
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     maxAttempts: e.MAX_ATTEMPTS,
     editWindowMs: e.EDIT_WINDOW,

@@ -5,7 +5,7 @@ import { openStore, type Store } from './store/db.js';
 import { ArticleRepo } from './store/articles.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
 import { FeedRepo } from './store/feeds.js';
-import { createRenderer, type Renderer } from './render/renderer.js';
+import { rendererFor, type Renderer } from './render/renderer.js';
 import { Outbox, PRIORITY } from './delivery/outbox.js';
 import { DestinationRegistry, destinationId } from './delivery/destinations.js';
 import { escapeHtml, escapeWhatsApp } from './render/escape.js';
@@ -13,19 +13,22 @@ import { Dispatcher, type DispatcherOptions } from './delivery/dispatcher.js';
 import { EMPTY_ROUTES, loadRoutesFile, type RoutesFile, type RouteFeed } from './delivery/routes-file.js';
 import type { Destination, PlatformSender } from './delivery/types.js';
 import { Pacer } from './delivery/pacer.js';
-import { Pipeline, type RouteTarget } from './pipeline.js';
-import { startPollScheduler, type PollScheduler } from './scheduler.js';
+import { Pipeline, type RouteTarget } from './delivery/ingest.js';
+import { startPollScheduler, type PollScheduler } from './sources/scheduler.js';
 import { planListeners } from './http/listeners.js';
-import { startHttpServer, type Metric, type RouteHandler } from './http/server.js';
-import { previewText } from './preview.js';
+import { startHttpServer } from './http/server.js';
+import { health, metrics } from './delivery/status.js';
+import { previewText } from './delivery/preview.js';
 import type { Platform } from './render/types.js';
 import type { Reply } from './commands/types.js';
 import type { Notifier } from './commands/services.js';
 import { createCommandRouter, type CommandRouter } from './commands/router.js';
 import { deactivateSubscriber, getPauseState, subscriberIdFor, subscribersForTopics } from './commands/repo.js';
-import { createAppServices, PushTracker } from './app-services.js';
+import { createAppServices, PushTracker } from './delivery/services.js';
 import { join } from 'node:path';
 import { packageRoot } from './paths.js';
+import { makeInstanceId } from './lib/instance.js';
+import type { PlatformHost, PlatformModule } from './platforms/types.js';
 
 /**
  * The composition root: config → store → sources → pipeline → platforms → scheduler → http.
@@ -46,22 +49,6 @@ export interface AppDeps {
   dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'sendTimeoutMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
 }
 
-/** A platform as the app sees it: its sender, its pacing, its destinations, and its lifecycle. */
-export interface PlatformModule {
-  platform: Platform;
-  sender: PlatformSender;
-  pacer: Pacer;
-  /** The destinations configured for this platform (env + routes file), already parsed. */
-  destinations: Destination[];
-  /** Connects, checks destinations, starts receiving commands. */
-  start(app: App): Promise<void>;
-  stop(): Promise<void>;
-  /** For /health and /status: 'open', 'connecting', 'polling', … */
-  state(): string;
-  /** HTTP handlers this platform mounts (the Telegram webhook). */
-  httpHandlers?: RouteHandler[];
-}
-
 export interface App {
   config: Config;
   logger: Logger;
@@ -75,6 +62,8 @@ export interface App {
   dispatcher: Dispatcher;
   routes: RoutesFile;
   platforms: PlatformModule[];
+  /** This process's id (`host:pid:random`): the instance lock, delivery claims and the WhatsApp lease. */
+  instanceId: string;
   /** The command router shared by every platform. */
   router: CommandRouter;
   /** Queues replies to a chat in the outbox (kind `reply`): paced, retried and recorded like posts. */
@@ -96,14 +85,16 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const { config, logger } = deps;
   const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const routes = deps.routes ?? (config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES);
-  const renderer = createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone, utmTags: config.utmTags });
+  const renderer = rendererFor(config);
   renderer.preload();
   const store = await openStore(config.databaseUrl, {
     onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),
     onPermissionsFixed: (message) => logger.warn({ event: 'database.permissions_fixed' }, message),
   });
   // One process per database: a second start refuses here, before it claims a row or polls a platform.
+  const instance = makeInstanceId();
   const lock = await acquireInstanceLock(store.db, {
+    instance,
     onTakeover: (h) =>
       logger.warn({ event: 'instance.takeover', previous: h.holder, since: h.startedAt.toISOString() }, `the previous process on this database (pid ${h.pid} on ${h.host}) is gone; taking over its lock`),
     onLost: (by) =>
@@ -164,7 +155,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
   dispatcher = new Dispatcher({
     outbox,
     destinations,
-    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: p.sender, pacer: p.pacer }])),
+    // Each platform states its limits; the pacers are built here, one per platform.
+    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: p.sender, pacer: new Pacer(p.pacing) }])),
+    holder: instance.id,
     logger: logger.child({ component: 'dispatcher' }),
     maxAttempts: config.maxAttempts,
     soleSender: store.dialect === 'sqlite',
@@ -185,26 +178,6 @@ export async function startApp(deps: AppDeps): Promise<App> {
   }, 2_000);
   pauseTimer.unref();
 
-  const app: App = {
-    config,
-    logger,
-    store,
-    renderer,
-    outbox,
-    destinations,
-    articles,
-    feeds,
-    pipeline,
-    dispatcher,
-    routes,
-    platforms,
-    router: undefined as unknown as CommandRouter,
-    notifier: undefined as unknown as Notifier,
-    print,
-    httpUrl: null,
-    adminUrl: null,
-    stop: async () => undefined,
-  };
   // Replies go through the outbox like everything else (push progress, and WhatsApp command answers), so
   // they are paced, retried and recorded; they jump the queue as replies.
   const notifier: Notifier = {
@@ -222,11 +195,11 @@ export async function startApp(deps: AppDeps): Promise<App> {
       }
     },
   };
-  app.notifier = notifier;
+  // The router is complete before any platform starts: a platform receives it through its host.
   const bundledLocales = join(packageRoot(), 'templates', 'locales');
-  app.router = createCommandRouter({
+  const router: CommandRouter = createCommandRouter({
     db: store.db,
-    services: createAppServices(app, tracker, notifier),
+    services: createAppServices({ config, logger, store, renderer, outbox, destinations, articles, feeds, pipeline, dispatcher, routes, platforms }, tracker, notifier),
     editors: config.editors,
     latestCount: config.latestCount,
     replyRate: config.replyRate,
@@ -237,7 +210,38 @@ export async function startApp(deps: AppDeps): Promise<App> {
     timeZone: config.timeZone,
   });
 
-  for (const p of platforms) await p.start(app);
+  const app: App = {
+    config,
+    logger,
+    store,
+    renderer,
+    outbox,
+    destinations,
+    articles,
+    feeds,
+    pipeline,
+    dispatcher,
+    routes,
+    platforms,
+    instanceId: instance.id,
+    router,
+    notifier,
+    print,
+    httpUrl: null,
+    adminUrl: null,
+    stop: async () => undefined,
+  };
+  const host: PlatformHost = {
+    router,
+    destinations,
+    wake: () => dispatcher.wake(),
+    print,
+    store,
+    instanceId: instance.id,
+    notifier,
+  };
+
+  for (const p of platforms) await p.start(host);
   await dispatcher.start();
   const resumed = await pipeline.resumeUnrouted();
   if (resumed) logger.info({ event: 'pipeline.resumed', articles: resumed }, `routed ${resumed} articles recorded before the last stop`);
@@ -274,7 +278,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     http: config.http,
     admin: config.admin,
     webhookMode: config.telegram.webhookUrl !== null && webhookHandlers.length > 0,
-    ephemeral: process.env.NODE_ENV === 'test',
+    ephemeral: config.listenAnyPort,
   });
   for (const plan of plans) {
     const setting = plan.name === 'admin' ? 'ADMIN_PORT' : 'HTTP_PORT';
@@ -303,9 +307,10 @@ export async function startApp(deps: AppDeps): Promise<App> {
       logger.info({ event: 'app.stopping' }, 'stopping: no new polls; letting sends in flight finish');
       await scheduler.stop();
       clearInterval(pauseTimer);
-      for (const p of platforms) await p.stop().catch((err: unknown) => logger.warn({ err, platform: p.platform }, 'platform stop failed'));
+      // The dispatcher drains while the platforms are still connected: a send in flight needs its socket.
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);
       if (unfinished) logger.warn({ event: 'app.unfinished', unfinished }, `${unfinished} sends still in flight after ${config.shutdownGraceMs / 1000} s; they resume at the next start`);
+      for (const p of platforms) await p.stop().catch((err: unknown) => logger.warn({ event: 'platform.stop_failed', err, platform: p.platform }, 'platform stop failed'));
       for (const l of listeners) await l.close();
       await lock.release().catch((err: unknown) => logger.warn({ event: 'instance.release_failed', err: (err as Error).message }, 'could not release the database lock; the next start takes it over'));
       await store.close();
@@ -316,7 +321,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
 
 /** Console mode on start: the newest articles of each feed, so a fresh install shows output at once. */
 async function showRecent(app: App, feedUrls: string[]): Promise<void> {
-  const { preview } = await import('./preview.js');
+  const { preview } = await import('./delivery/preview.js');
   for (const url of feedUrls) {
     try {
       const items = await preview(url, {
@@ -325,7 +330,9 @@ async function showRecent(app: App, feedUrls: string[]): Promise<void> {
         limit: 3,
         newestFirst: true,
         summaryMaxChars: app.config.summaryMaxChars,
+        itemHtmlMaxBytes: app.config.itemHtmlMaxBytes,
         fetch: { ...app.config.fetch, fetchPages: false },
+        feedSettings: new Map(app.routes.feeds.map((f) => [f.url, f])),
       });
       app.print(`The ${items.length} most recent articles of ${url}, as they would be posted:\n`);
       for (const item of items) app.print(previewText(item));
@@ -334,67 +341,4 @@ async function showRecent(app: App, feedUrls: string[]): Promise<void> {
     }
   }
   app.print('Watching for new articles…\n');
-}
-
-async function health(app: App) {
-  const platforms = Object.fromEntries(app.platforms.map((p) => [p.platform, p.state()]));
-  const breakers = app.dispatcher.breakers();
-  const degraded = Object.entries(breakers)
-    .filter(([, b]) => b.state !== 'closed')
-    .map(([platform, b]) => ({ platform, ...b, since: b.since === null ? null : new Date(b.since).toISOString(), nextProbeAt: b.nextProbeAt === null ? null : new Date(b.nextProbeAt).toISOString() }));
-  const fault = app.dispatcher.fault;
-  const dispatcher = { running: app.dispatcher.running, ...app.dispatcher.stats, breakers };
-  // Red when deliveries cannot go out at all: the dispatcher stopped, or the outbox cannot be read or
-  // written (then the store's error is the reason and nothing else is asked of the database). A failing
-  // feed, a reconnecting platform or a platform whose breaker is open is reported, not fatal.
-  if (fault || !app.dispatcher.running) {
-    return {
-      ok: false,
-      reason: fault
-        ? `outbox unavailable since ${new Date(fault.since).toISOString()}: ${fault.meaning} (${fault.code}: ${fault.message})`
-        : 'the dispatcher is not running',
-      platforms,
-      degraded,
-      dispatcher,
-    };
-  }
-  const feeds = await app.feeds.list();
-  const failing = feeds.filter((f) => f.failures > 0);
-  const counts = await app.outbox.counts();
-  return {
-    ok: true,
-    platforms,
-    degraded,
-    paused: (await getPauseState(app.store.db)).paused,
-    feeds: { total: feeds.length, failing: failing.map((f) => ({ url: f.url, failures: f.failures, error: f.last_error })) },
-    deliveries: counts,
-    dispatcher,
-  };
-}
-
-async function metrics(app: App): Promise<Metric[]> {
-  const s = app.dispatcher.stats;
-  const fault = app.dispatcher.fault;
-  const breakers = Object.entries(app.dispatcher.breakers());
-  const own: Metric[] = [
-    { name: 'manchete_sent_total', help: 'Deliveries sent by this process.', type: 'counter', values: [{ value: s.sent }] },
-    { name: 'manchete_failed_total', help: 'Deliveries that failed for good in this process.', type: 'counter', values: [{ value: s.failed }] },
-    { name: 'manchete_retries_total', help: 'Retries after transient errors.', type: 'counter', values: [{ value: s.retried }] },
-    { name: 'manchete_rate_limited_total', help: '429 answers honoured.', type: 'counter', values: [{ value: s.rateLimited }] },
-    { name: 'manchete_held_total', help: 'Failures held without spending an attempt while their platform was down.', type: 'counter', values: [{ value: s.held }] },
-    { name: 'manchete_platform_up', help: '1 when the platform is connected.', type: 'gauge', values: app.platforms.map((p) => ({ labels: { platform: p.platform, state: p.state() }, value: ['open', 'ready', 'polling', 'webhook'].includes(p.state()) ? 1 : 0 })) },
-    { name: 'manchete_breaker_open', help: '1 while sending to the platform is stopped by its breaker (open or probing).', type: 'gauge', values: breakers.map(([platform, b]) => ({ labels: { platform, state: b.state }, value: b.state === 'closed' ? 0 : 1 })) },
-    { name: 'manchete_breaker_opened_total', help: 'Times the platform breaker opened.', type: 'counter', values: breakers.map(([platform, b]) => ({ labels: { platform }, value: b.opened })) },
-    { name: 'manchete_dispatcher_pass_failures_total', help: 'Dispatcher passes that failed on a store error.', type: 'counter', values: [{ value: s.passFailures }] },
-    { name: 'manchete_outbox_up', help: '0 while the outbox cannot be read or written.', type: 'gauge', values: [{ labels: { code: fault?.code ?? '' }, value: fault ? 0 : 1 }] },
-  ];
-  // The store-backed figures only while the store answers; the dispatcher's own are always there.
-  if (fault) return own;
-  const counts = await app.outbox.counts();
-  const feeds = await app.feeds.list();
-  return [
-    { name: 'manchete_deliveries', help: 'Deliveries in the outbox by status.', type: 'gauge', values: Object.entries(counts).map(([status, value]) => ({ labels: { status }, value })) },
-    ...own,
-    { name: 'manchete_feed_failures', help: 'Consecutive failures per feed.', type: 'gauge', values: feeds.map((f) => ({ labels: { feed: f.url }, value: f.failures })) },
-  ];
 }

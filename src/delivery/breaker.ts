@@ -1,4 +1,4 @@
-import { backoffMs, type BackoffOptions } from './backoff.js';
+import { backoffMs, type BackoffOptions } from '../lib/backoff.js';
 
 /**
  * A circuit breaker per platform. One chat failing is that chat's problem and spends that row's

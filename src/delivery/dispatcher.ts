@@ -5,7 +5,8 @@ import type { DeliveryRow, Outbox, QueueEntry } from './outbox.js';
 import { PRIORITY } from './outbox.js';
 import type { Pacer } from './pacer.js';
 import { PlatformSendError, type PlatformSender, type SentMessage } from './types.js';
-import { backoffMs as backoff, RETRY_BACKOFF } from './backoff.js';
+import { backoffMs as backoff, RETRY_BACKOFF } from '../lib/backoff.js';
+import { makeInstanceId } from '../lib/instance.js';
 import { Breaker, type BreakerEvent, type BreakerOptions, type BreakerSnapshot } from './breaker.js';
 import { decideFailure, MAX_MIGRATION_HOPS, storeErrorCode, storeErrorMeaning, type FailureDecision } from './policy.js';
 
@@ -125,7 +126,7 @@ export class Dispatcher {
       windowSize: 500,
       clock: Date.now,
       random: Math.random,
-      holder: `pid-${process.pid}`,
+      holder: makeInstanceId().id,
       backoffBaseMs: RETRY_BACKOFF.baseMs,
       passBackoffBaseMs: 1_000,
       passBackoffCapMs: 30_000,

@@ -1,4 +1,4 @@
-import { backoffMs, type BackoffOptions } from './backoff.js';
+import { backoffMs, type BackoffOptions } from '../lib/backoff.js';
 import type { SendErrorKind } from './types.js';
 
 /**

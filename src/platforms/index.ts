@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import type { PlatformModule } from '../main.js';
+import type { PlatformModule } from './types.js';
 import type { RoutesFile } from '../delivery/routes-file.js';
 
 /**

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Article } from '../articles/article.js';
 import { plainText } from './escape.js';
 import { createTemplateEngine, TemplateError, type TemplateEngine } from './engine.js';
@@ -382,4 +383,13 @@ export function createRenderer(opts: RendererOptions): Renderer {
     },
   };
   return renderer;
+}
+
+/**
+ * The renderer the configuration describes (TEMPLATES_DIR, LOCALE, TIME_ZONE, UTM_TAGS). Every command
+ * that renders (start, push, preview, the template check) makes it here, so they cannot drift apart:
+ * a preview without the UTM tags the posts carry would show a link that is never posted.
+ */
+export function rendererFor(config: { templatesDir: string; locale: 'pt-BR' | 'en'; timeZone: string; utmTags: boolean }): Renderer {
+  return createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone, utmTags: config.utmTags });
 }

@@ -1,4 +1,3 @@
-import type { UtmSetting } from './utm.js';
 
 /** The platforms Manchete renders for. */
 export type Platform = 'telegram' | 'whatsapp';
@@ -34,3 +33,19 @@ export interface RenderOptions {
   /** Campaign tags on the article link (render/utm.ts): `false` for none, or tags of its own. Default: the standard tags while UTM_TAGS is on. */
   utm?: UtmSetting;
 }
+
+/** Campaign tags (render/utm.ts), kept with the other render types so utm.ts and this file do not import each other. */
+/** A destination's own tags; what is left out takes the default. */
+export interface UtmTags {
+  /** Default: the platform (`telegram`, `whatsapp`). */
+  source?: string;
+  /** Default: `social`. */
+  medium?: string;
+  /** Default: `manchete`. */
+  campaign?: string;
+  /** Not sent unless set. */
+  content?: string;
+}
+
+/** Per destination: `false` sends links untagged; tags of its own; absent means the defaults. */
+export type UtmSetting = false | UtmTags;

@@ -1,4 +1,6 @@
-import type { Platform } from './types.js';
+import type { Platform, UtmSetting } from './types.js';
+
+export type { UtmSetting, UtmTags } from './types.js';
 
 /**
  * Campaign tags on the links Manchete posts, so a newsroom's analytics can tell chat readers apart.
@@ -6,20 +8,6 @@ import type { Platform } from './types.js';
  * carries them.
  */
 
-/** A destination's own tags; what is left out takes the default. */
-export interface UtmTags {
-  /** Default: the platform (`telegram`, `whatsapp`). */
-  source?: string;
-  /** Default: `social`. */
-  medium?: string;
-  /** Default: `manchete`. */
-  campaign?: string;
-  /** Not sent unless set. */
-  content?: string;
-}
-
-/** Per destination: `false` sends links untagged; tags of its own; absent means the defaults. */
-export type UtmSetting = false | UtmTags;
 
 const DEFAULT_MEDIUM = 'social';
 const DEFAULT_CAMPAIGN = 'manchete';

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { makeInstanceId, type InstanceId } from '../lib/instance.js';
 import type { Db } from './db.js';
 
 /**
@@ -21,6 +20,8 @@ export interface InstanceLockOptions {
   /** How often the heartbeat renews it (default a third of the ttl). */
   heartbeatMs?: number;
   clock?: () => Date;
+  /** This process's id (lib/instance.ts), made once at start; without it one is made from `host` and `pid`. */
+  instance?: InstanceId;
   /** Defaults to this process's; tests pass others. */
   host?: string;
   pid?: number;
@@ -80,10 +81,10 @@ export async function acquireInstanceLock(db: Db, opts: InstanceLockOptions = {}
   const ttlMs = opts.ttlMs ?? 30_000;
   const heartbeatMs = opts.heartbeatMs ?? Math.max(1000, Math.floor(ttlMs / 3));
   const clock = opts.clock ?? (() => new Date());
-  const host = opts.host ?? hostname();
-  const pid = opts.pid ?? process.pid;
+  const me = opts.instance ?? makeInstanceId({ ...(opts.host ? { host: opts.host } : {}), ...(opts.pid ? { pid: opts.pid } : {}) });
+  const { host, pid } = me;
   const isAlive = opts.isAlive ?? defaultIsAlive;
-  const holder = `${host}:${pid}:${randomBytes(6).toString('hex')}`;
+  const holder = me.id;
 
   const row = (now: Date) => ({
     holder,

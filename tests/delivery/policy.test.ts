@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs } from '../../src/delivery/backoff.js';
+import { backoffMs } from '../../src/lib/backoff.js';
 import { decideFailure, storeErrorCode, storeErrorMeaning, type FailureDecision, type FailureInput } from '../../src/delivery/policy.js';
 
 /**

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Telegraf } from 'telegraf';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
-import type { App, PlatformModule } from '../../main.js';
-import { Pacer, telegramPolicy } from '../../delivery/pacer.js';
+import type { PlatformHost, PlatformModule } from '../types.js';
+import { telegramPolicy } from '../../delivery/pacer.js';
+import { backoffMs } from '../../lib/backoff.js';
 import type { Destination } from '../../delivery/types.js';
 import type { RouteDestination } from '../../delivery/routes-file.js';
 import { createTelegramBot, type TelegramBot } from './bot.js';
@@ -16,7 +17,16 @@ import { createTelegramSender } from './sender.js';
  * Telegram as the app sees it: the sender and pacing for the dispatcher, the configured destinations,
  * and the bot that carries commands (long polling, or a webhook on the app's public HTTP listener).
  */
-export function createTelegramModule(config: Config, logger: Logger, routeDestinations: RouteDestination[]): PlatformModule {
+/** Sign-in retries when Telegram cannot be reached: 5 s doubling, at most 5 min. */
+const SIGNIN_BACKOFF = { baseMs: 5_000, capMs: 300_000 };
+
+export function createTelegramModule(
+  config: Config,
+  logger: Logger,
+  routeDestinations: RouteDestination[],
+  /** The jitter source for sign-in retries (tests pin it). */
+  random: () => number = Math.random,
+): PlatformModule {
   const configured = config.telegram.token;
   if (!configured) throw new Error('createTelegramModule needs TELEGRAM_BOT_TOKEN');
   const token: string = configured;
@@ -24,9 +34,7 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
   const telegraf = new Telegraf(token, { telegram: { apiRoot: config.telegram.apiRoot } });
   const client = createTelegramClient({ telegram: telegraf.telegram, token });
   const sender = createTelegramSender({ telegram: telegraf, logger: log, token, client });
-  const pacer = new Pacer(
-    telegramPolicy({ maxPerSecond: config.telegram.maxPerSecond, chatGapMs: config.telegram.chatGapMs, groupPerMinute: config.telegram.groupPerMinute }),
-  );
+  const pacing = telegramPolicy({ maxPerSecond: config.telegram.maxPerSecond, chatGapMs: config.telegram.chatGapMs, groupPerMinute: config.telegram.groupPerMinute });
   const destinations: Destination[] = parseTelegramChats(config.telegram.chats);
   for (const r of routeDestinations.filter((d) => d.platform === 'telegram')) {
     const [d] = parseTelegramChats([r.chat], r.options);
@@ -45,10 +53,10 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
 
   /**
    * Signs in, checks the destinations and starts receiving commands. When Telegram cannot be reached it
-   * tries again by itself (5 s, doubling, at most 5 min apart); meanwhile the sender reports not ready, so
+   * tries again by itself (about 5 s, doubling, at most 5 min apart, jittered: lib/backoff.ts); meanwhile the sender reports not ready, so
    * deliveries wait in the outbox instead of spending their attempts. A refused token (401) is not retried.
    */
-  async function connect(app: App): Promise<void> {
+  async function connect(host: PlatformHost): Promise<void> {
     retryTimer = null;
     if (stopped) return;
     state = 'connecting';
@@ -59,35 +67,35 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
       const e = classifyTelegramError(err, { token, method: 'getMe' });
       if (e.details.code === 401 || e.details.code === 'unauthorized') {
         state = 'unauthorized';
-        app.print(`telegram: Telegram refused the token (${e.message}); set a valid TELEGRAM_BOT_TOKEN from @BotFather and restart. Deliveries wait in the outbox.`);
+        host.print(`telegram: Telegram refused the token (${e.message}); set a valid TELEGRAM_BOT_TOKEN from @BotFather and restart. Deliveries wait in the outbox.`);
         log.error({ event: 'telegram.unauthorized', reason: e.message }, 'Telegram refused the bot token');
         return;
       }
       state = 'unreachable';
-      const wait = Math.min(300_000, 5_000 * 2 ** Math.min(attempts++, 6));
-      app.print(`telegram: cannot sign in (${e.message}); trying again in ${Math.round(wait / 1000)} s. Deliveries wait in the outbox.`);
+      const wait = backoffMs(++attempts, SIGNIN_BACKOFF, random);
+      host.print(`telegram: cannot sign in (${e.message}); trying again in ${Math.round(wait / 1000)} s. Deliveries wait in the outbox.`);
       log.error({ event: 'telegram.signin_failed', reason: e.message, retryInMs: wait }, 'Telegram sign-in failed');
-      retryTimer = setTimeout(() => void connect(app), wait);
+      retryTimer = setTimeout(() => void connect(host), wait);
       retryTimer.unref();
       return;
     }
     attempts = 0;
     for (const d of destinations) {
       const c = await sender.check(d);
-      app.print(`${d.chatId}${d.threadId ? `:${d.threadId}` : ''}: ${c.message}`);
-      if (c.title || c.kind) await app.destinations.describe(d.id, { title: c.title ?? null, kind: c.kind ?? null });
-      if (c.gone) await app.destinations.markDead(d.id, c.message);
+      host.print(`${d.chatId}${d.threadId ? `:${d.threadId}` : ''}: ${c.message}`);
+      if (c.title || c.kind) await host.destinations.describe(d.id, { title: c.title ?? null, kind: c.kind ?? null });
+      if (c.gone) await host.destinations.markDead(d.id, c.message);
     }
     state = 'ready';
-    app.dispatcher.wake();
+    host.wake();
     bot = createTelegramBot({
       token,
       apiRoot: config.telegram.apiRoot,
       logger: log,
       telegraf,
       client,
-      onMessage: (m) => app.router.handleMessage(m),
-      onAction: (a) => app.router.handleAction(a),
+      onMessage: (m) => host.router.handleMessage(m),
+      onAction: (a) => host.router.handleAction(a),
     });
     try {
       if (config.telegram.webhookUrl) {
@@ -97,7 +105,7 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
         await bot.start({ mode: 'polling' });
         state = 'polling';
       }
-      await bot.setCommands({ 'pt-BR': app.router.menu('pt-BR'), en: app.router.menu('en') });
+      await bot.setCommands({ 'pt-BR': host.router.menu('pt-BR'), en: host.router.menu('en') });
     } catch (err) {
       log.warn({ event: 'telegram.commands_failed', reason: (err as Error).message }, `commands are off until the next start: ${(err as Error).message}`);
     }
@@ -112,12 +120,12 @@ export function createTelegramModule(config: Config, logger: Logger, routeDestin
       check: (dest) => sender.check(dest),
       ready: () => !['connecting', 'unreachable', 'unauthorized', 'stopped'].includes(state),
     },
-    pacer,
+    pacing,
     destinations,
     state: () => state,
     httpHandlers: [(req, res) => (bot ? bot.webhookHandler(req, res) : Promise.resolve(false))],
-    async start(app: App) {
-      await connect(app);
+    async start(host: PlatformHost) {
+      await connect(host);
     },
     async stop() {
       stopped = true;

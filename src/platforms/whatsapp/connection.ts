@@ -1,4 +1,5 @@
 import type { BaileysEventMap, ConnectionState, GroupMetadata, proto, WAMessage, WAMessageKey } from '@whiskeysockets/baileys';
+import { backoffMs } from '../../lib/backoff.js';
 import type { Logger } from '../../log.js';
 import type { Db } from '../../store/db.js';
 import type { DatabaseAuthState } from './auth-store.js';
@@ -110,9 +111,7 @@ const CODES: Record<number, string> = {
  * beyond `maxMs`. The wait is drawn in [base/2, base] so many instances restarting together spread out.
  */
 export function backoffDelay(attempt: number, opts: { initialMs: number; maxMs: number }, random: () => number): number {
-  const exp = Math.min(Math.max(attempt - 1, 0), 30);
-  const base = Math.min(opts.maxMs, opts.initialMs * 2 ** exp);
-  return Math.round(base / 2 + random() * (base / 2));
+  return backoffMs(attempt, { baseMs: opts.initialMs, capMs: opts.maxMs }, random);
 }
 
 /** The digits of a phone-number JID (`5511999998888:12@s.whatsapp.net` → `5511999998888`); null for others. */

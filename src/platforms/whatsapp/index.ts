@@ -24,4 +24,4 @@ export { createWhatsAppSender, classifyWhatsAppError, type WhatsAppSender, type 
 export { parseWhatsAppChats, parseWhatsAppChat, WhatsAppChatsError, type WhatsAppChat } from './chats.js';
 export { wireCommands, toIncomingMessage, readUpsert, renderReplyText, type IncomingContext } from './incoming.js';
 export { runWhatsAppLogin, WhatsAppLoginError } from './login.js';
-export { whatsappLogin, leaseHolder } from './module.js';
+export { whatsappLogin } from './module.js';

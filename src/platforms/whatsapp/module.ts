@@ -1,10 +1,11 @@
-import { hostname } from 'node:os';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { openStore } from '../../store/db.js';
 import { runWhatsAppLogin } from './login.js';
-import type { App, PlatformModule } from '../../main.js';
-import { Pacer, whatsappPolicy } from '../../delivery/pacer.js';
+import type { PlatformHost, PlatformModule } from '../types.js';
+import { whatsappPolicy } from '../../delivery/pacer.js';
+import { makeInstanceId } from '../../lib/instance.js';
+import type { Db } from '../../store/db.js';
 import { destinationId } from '../../delivery/destinations.js';
 import type { RouteDestination } from '../../delivery/routes-file.js';
 import { PlatformSendError, type Destination, type DestinationOptions, type PlatformSender } from '../../delivery/types.js';
@@ -22,11 +23,6 @@ import { SourceError } from '../../sources/types.js';
  * Entry points the CLI loads lazily (so `manchete preview` never loads Baileys).
  */
 
-/** This process's name in the session lease: `host:pid`. */
-export function leaseHolder(): string {
-  return `${hostname()}:${process.pid}`;
-}
-
 /** `manchete whatsapp login [--phone …] [--force]`: opens the database, pairs, closes it. */
 export async function whatsappLogin(
   config: Config,
@@ -42,7 +38,8 @@ export async function whatsappLogin(
       print: opts.print,
       ...(opts.phone ? { phone: opts.phone } : {}),
       ...(opts.force ? { force: true } : {}),
-      lease: { holder: `${leaseHolder()} (login)` },
+      // The login is its own short process: its own instance id, marked as a login in the lease.
+      lease: { holder: `${makeInstanceId().id} (login)` },
     });
   } finally {
     await store.close();
@@ -80,9 +77,7 @@ export async function createWhatsAppModule(
     hourlyCap: config.whatsapp.hourlyCap,
     replyShare: config.whatsapp.replyShare,
   });
-  const pacer = new Pacer(policy);
-  let app: App | null = null;
-  let store: Awaited<ReturnType<typeof openStore>> | null = null;
+  let host: PlatformHost | null = null;
   let connection: WhatsAppConnection | null = null;
   let unwire: (() => void) | null = null;
   // Article images come from feed content: hostile URLs, through the guarded fetcher with its streaming
@@ -109,38 +104,38 @@ export async function createWhatsAppModule(
   };
 
   const checkDestinations = async () => {
-    if (!app || !sender) return;
+    if (!host || !sender) return;
     for (const d of destinations) {
       const c = await sender.check(d);
-      app.print(`${d.chatId}: ${c.message}`);
-      if (c.resolvedChatId && c.resolvedChatId !== d.chatId) await app.destinations.migrate(d.id, c.resolvedChatId);
-      if (c.title || c.kind) await app.destinations.describe(d.id, { title: c.title ?? null, kind: c.kind ?? null });
-      if (c.gone) await app.destinations.markDead(d.id, c.message);
+      host.print(`${d.chatId}: ${c.message}`);
+      if (c.resolvedChatId && c.resolvedChatId !== d.chatId) await host.destinations.migrate(d.id, c.resolvedChatId);
+      if (c.title || c.kind) await host.destinations.describe(d.id, { title: c.title ?? null, kind: c.kind ?? null });
+      if (c.gone) await host.destinations.markDead(d.id, c.message);
     }
   };
 
   return {
     platform: 'whatsapp',
     sender: facade,
-    pacer,
+    pacing: policy,
     destinations,
     state: () => connection?.state() ?? 'stopped',
-    async start(a: App) {
-      app = a;
+    async start(h: PlatformHost) {
+      host = h;
       // The connection keeps its own handle on the database (auth keys are written from socket events).
-      store = a.store;
+      const store = h.store;
       const auth = await useDatabaseAuthState(store.db, config.whatsapp.session);
       connection = new WhatsAppConnection({
         session: config.whatsapp.session,
         auth,
         socketFactory: io.socketFactory ?? makeBaileysSocketFactory(),
         logger: log,
-        lease: { db: store.db, holder: leaseHolder() },
+        lease: { db: store.db, holder: h.instanceId },
       });
       sender = createWhatsAppSender({ connection, logger: log, fetchImage });
       sender.onMessageUpdate((u) => {
         if (u.status !== 'error') return;
-        void recordMessageError(a, u.messageId, u.chatId, u.error ?? 'error reported by WhatsApp').catch(() => undefined);
+        void recordMessageError(store.db, u.messageId, u.chatId, u.error ?? 'error reported by WhatsApp').catch(() => undefined);
         log.warn({ event: 'whatsapp.message_error', message: u.messageId, chat: u.chatId, error: u.error }, `WhatsApp reported an error for a sent message in ${u.chatId}: ${u.error}`);
       });
       connection.onStateChange((ch) => {
@@ -149,13 +144,13 @@ export async function createWhatsAppModule(
         else log.info({ event: 'whatsapp.state', ...ch }, line);
         if (ch.state === 'open') {
           void checkDestinations();
-          a.dispatcher.wake();
+          h.wake();
         }
       });
-      unwire = wireCommands(connection, (m) => a.router.handleMessage(m), {
+      unwire = wireCommands(connection, (m) => h.router.handleMessage(m), {
         logger: log,
         // Answers are queued, not sent: the dispatcher paces them with the posts.
-        deliver: (chatId, replies) => a.notifier.notify({ platform: 'whatsapp', chatId }, replies),
+        deliver: (chatId, replies) => h.notifier.notify({ platform: 'whatsapp', chatId }, replies),
         groupReplyRate: config.whatsapp.groupReplyRate,
         // A command is answered only while the hour's reply reserve has room; with no reserve, the pacer's
         // shared cap is the only bound.
@@ -171,8 +166,8 @@ export async function createWhatsAppModule(
 }
 
 /** A message WhatsApp refused after accepting it: note it on the delivery that sent it. */
-async function recordMessageError(app: App, messageId: string, chatId: string, error: string): Promise<void> {
-  const rows = await app.store.db
+async function recordMessageError(db: Db, messageId: string, chatId: string, error: string): Promise<void> {
+  const rows = await db
     .selectFrom('deliveries')
     .select(['id', 'message_ids', 'last_error'])
     .where('destination_id', '=', destinationId('whatsapp', chatId))
@@ -182,7 +177,7 @@ async function recordMessageError(app: App, messageId: string, chatId: string, e
     .execute();
   const row = rows.find((r) => (r.message_ids ? (JSON.parse(r.message_ids) as string[]).includes(messageId) : false));
   if (!row) return;
-  await app.store.db
+  await db
     .updateTable('deliveries')
     .set({ last_error: `WhatsApp reported after sending: ${error}`, updated_at: new Date().toISOString() })
     .where('id', '=', row.id)

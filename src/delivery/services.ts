@@ -1,10 +1,22 @@
-import type { Article } from './articles/article.js';
-import { foldTopic } from './articles/fold.js';
-import type { App } from './main.js';
-import { PRIORITY, type DeliveryRow } from './delivery/outbox.js';
-import { readArticlePage } from './sources/page.js';
-import { SourceError } from './sources/types.js';
-import { htmlToPlain } from './render/telegram-html.js';
+import type { Article } from '../articles/article.js';
+import { foldTopic } from '../articles/fold.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/db.js';
+import type { ArticleRepo } from '../store/articles.js';
+import type { FeedRepo } from '../store/feeds.js';
+import type { Renderer } from '../render/renderer.js';
+import type { PlatformModule } from '../platforms/types.js';
+import type { Outbox } from './outbox.js';
+import type { DestinationRegistry } from './destinations.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { RoutesFile } from './routes-file.js';
+import type { Pipeline } from './ingest.js';
+import { queuePush } from './push.js';
+import { PRIORITY, type DeliveryRow } from './outbox.js';
+import { readArticlePage } from '../sources/page.js';
+import { SourceError } from '../sources/types.js';
+import { htmlToPlain } from '../render/telegram-html.js';
 import {
   PushPrepareError,
   type CommandServices,
@@ -13,7 +25,7 @@ import {
   type PushProgress,
   type PushProgressListener,
   type StatusReport,
-} from './commands/services.js';
+} from '../commands/services.js';
 
 /**
  * The command router's services, implemented over the running app: page fetching and the outbox's
@@ -55,11 +67,27 @@ export class PushTracker {
   }
 }
 
+/** What the services read and write: the stores and stages, never the app object itself. */
+export interface AppServicesDeps {
+  config: Pick<Config, 'fetch' | 'summaryMaxChars'>;
+  logger: Logger;
+  store: Store;
+  renderer: Renderer;
+  outbox: Outbox;
+  destinations: DestinationRegistry;
+  articles: ArticleRepo;
+  feeds: FeedRepo;
+  pipeline: Pick<Pipeline, 'destinationsFor' | 'route'>;
+  dispatcher: Pick<Dispatcher, 'wake' | 'breakers'>;
+  routes: RoutesFile;
+  platforms: readonly Pick<PlatformModule, 'platform' | 'destinations' | 'state'>[];
+}
+
 function label(d: { id: string; title: string | null; chatId: string }): string {
   return d.title ? `${d.title} (${d.chatId})` : d.chatId;
 }
 
-export function createAppServices(app: App, tracker: PushTracker, notifier: Notifier): CommandServices {
+export function createAppServices(app: AppServicesDeps, tracker: PushTracker, notifier: Notifier): CommandServices {
   const destinationsList = async (): Promise<PushDestination[]> =>
     (await app.destinations.list())
       .filter((d) => d.status === 'active' && app.platforms.some((p) => p.destinations.some((x) => x.id === d.id)))
@@ -97,12 +125,7 @@ export function createAppServices(app: App, tracker: PushTracker, notifier: Noti
         };
       },
       async enqueue(preview, destinationIds, requester, onProgress) {
-        const version = await app.articles.put(preview.article);
-        const ids = await app.pipeline.route(preview.article, { priority: PRIORITY.push, only: destinationIds, version, ignoreQuietHours: true });
-        await app.store.db
-          .insertInto('audit_log')
-          .values({ actor: requester.actor, action: 'push.enqueued', detail: `${preview.articleId} ${preview.url} → ${destinationIds.join(', ')}`, outcome: `${ids.length} deliveries`, created_at: new Date().toISOString() })
-          .execute();
+        const ids = await queuePush({ db: app.store.db, articles: app.articles, pipeline: app.pipeline }, preview.article, destinationIds, requester.actor);
         const progress = tracker.track(ids, onProgress);
         app.dispatcher.wake();
         return { id: progress.ticketId, total: ids.length };

@@ -1,5 +1,5 @@
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 /**
  * The poll clock: a node-cron task that ticks every few seconds in the configured time zone and asks the

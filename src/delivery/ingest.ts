@@ -1,21 +1,21 @@
-import type { Article } from './articles/article.js';
-import { foldTopic } from './articles/fold.js';
-import { isThin, normalizeItemResult } from './articles/normalize.js';
-import { enrichArticle, extractPage } from './sources/page.js';
-import { fetchFeed, fetchPage } from './sources/fetch.js';
-import { parseFeed } from './sources/parse.js';
-import { SourceError } from './sources/types.js';
-import type { DestinationRegistry, DestinationRecord } from './delivery/destinations.js';
-import { destinationId } from './delivery/destinations.js';
-import type { NewDelivery, Outbox } from './delivery/outbox.js';
-import { PRIORITY } from './delivery/outbox.js';
-import { routeDecision } from './delivery/filters.js';
-import { quietHoursEnd, type RouteFeed } from './delivery/routes-file.js';
-import type { Renderer } from './render/renderer.js';
-import type { Platform } from './render/types.js';
-import type { ArticleRepo } from './store/articles.js';
-import type { FeedRepo, FeedRow } from './store/feeds.js';
-import type { Logger } from './log.js';
+import type { Article } from '../articles/article.js';
+import { foldTopic } from '../articles/fold.js';
+import { enrichThin } from '../articles/enrich.js';
+import { fetchFeed } from '../sources/fetch.js';
+import { articlesFromFeed, failureWaitMs, floorSeconds, nextPollAt } from '../sources/poller.js';
+import { SourceError } from '../sources/types.js';
+import type { DestinationRegistry, DestinationRecord } from './destinations.js';
+import { destinationId } from './destinations.js';
+import type { NewDelivery, Outbox } from './outbox.js';
+import { PRIORITY } from './outbox.js';
+import { routeDecision } from './filters.js';
+import { quietHoursEnd, type RouteFeed } from './routes-file.js';
+import type { Renderer } from '../render/renderer.js';
+import type { Platform } from '../render/types.js';
+import type { ArticleRepo } from '../store/articles.js';
+import type { FeedRepo, FeedRow } from '../store/feeds.js';
+import type { Logger } from '../log.js';
+import { formatDuration } from '../lib/duration.js';
 
 /**
  * The ingest pipeline: poll a feed → parse → normalise → record (dedup, updates) → route → render →
@@ -61,6 +61,8 @@ export interface PipelineOptions {
   /** Every fresh article after recording (the console preview prints them). */
   onFresh?: (article: Article) => void;
   clock?: () => Date;
+  /** The jitter source of the failure backoff (tests pin it). */
+  random?: () => number;
 }
 
 export interface PollReport {
@@ -73,10 +75,6 @@ export interface PollReport {
   error?: string;
   nextPollAt?: Date;
 }
-
-const MAX_BACKOFF_MS = 60 * 60_000;
-/** A feed's own Cache-Control/ttl is a floor between polls, but never more than this. */
-const MAX_FLOOR_MS = 60 * 60_000;
 
 export class Pipeline {
   private readonly clock: () => Date;
@@ -139,23 +137,14 @@ export class Pipeline {
         logger.debug({ event: 'feed.not_modified', feed: url }, `feed ${url}: not modified`);
         return { feed: url, status: 'not-modified', fresh: 0, updated: 0, backlog: 0, queued: 0, nextPollAt: next };
       }
-      const parsed = parseFeed(outcome.text, outcome.finalUrl);
-      const list: Article[] = [];
-      for (const item of parsed.items) {
-        const r = normalizeItemResult(item, {
-          feedUrl: url,
-          summaryMaxChars: this.o.summaryMaxChars,
-          boilerplate: settings?.boilerplate ?? [],
-          ...(this.o.itemHtmlMaxBytes ? { itemHtmlMaxBytes: this.o.itemHtmlMaxBytes } : {}),
-        });
-        if (!r.ok) {
-          logger.warn({ event: 'feed.item_skipped', feed: url, reason: r.reason }, `feed ${url}: ${r.reason}`);
-          continue;
-        }
-        const a = r.article;
-        if (!a.section && settings?.section) a.section = settings.section;
-        list.push(a);
-      }
+      const parsed = articlesFromFeed(outcome.text, outcome.finalUrl, url, {
+        summaryMaxChars: this.o.summaryMaxChars,
+        boilerplate: settings?.boilerplate ?? [],
+        section: settings?.section ?? null,
+        ...(this.o.itemHtmlMaxBytes ? { itemHtmlMaxBytes: this.o.itemHtmlMaxBytes } : {}),
+      });
+      for (const reason of parsed.skipped) logger.warn({ event: 'feed.item_skipped', feed: url, reason }, `feed ${url}: ${reason}`);
+      const list = parsed.articles;
       const firstPoll = row.primed_at === null;
       const rec = await articles.record(list, {
         firstPoll,
@@ -163,7 +152,7 @@ export class Pipeline {
         maxNew: this.o.maxNewPerPoll,
         maxAgeMs: this.o.maxArticleAgeMs,
       });
-      const fresh = await this.enrichThin(rec.fresh, settings?.boilerplate ?? []);
+      const fresh = await enrichThin(rec.fresh, { fetch: this.o.fetch, summaryMaxChars: this.o.summaryMaxChars, boilerplate: settings?.boilerplate ?? [], logger });
       // What the page added is stored before routing, so a restart and later edits render the same message.
       for (let i = 0; i < fresh.length; i++) if (fresh[i] !== rec.fresh[i]) await articles.saveEnriched(fresh[i]!);
       let queued = 0;
@@ -208,7 +197,7 @@ export class Pipeline {
       return report;
     } catch (err) {
       const failures = row.failures + 1;
-      const wait = Math.min(MAX_BACKOFF_MS, this.intervalFor(url) * 2 ** Math.min(failures, 20));
+      const wait = failureWaitMs(failures, this.intervalFor(url), this.o.random);
       const next = new Date(started.getTime() + wait);
       const reason = err instanceof Error ? err.message : String(err);
       if (err instanceof SourceError && err.details.kind === 'blocked')
@@ -216,41 +205,14 @@ export class Pipeline {
       await feeds.update(url, { last_polled_at: started.toISOString(), next_poll_at: next.toISOString(), failures, last_error: reason });
       logger.warn(
         { event: 'feed.failed', feed: url, failures, retryInMs: wait, reason, kind: err instanceof SourceError ? err.details.kind : 'internal' },
-        `${reason}; retrying in ${humanMs(wait)} (failure ${failures})`,
+        `${reason}; retrying in ${formatDuration(wait)} (failure ${failures})`,
       );
       return { feed: url, status: 'failed', fresh: 0, updated: 0, backlog: 0, queued: 0, error: reason, nextPollAt: next };
     }
   }
 
   private nextPoll(url: string, from: Date, maxAgeS: number | null, ttlMinutes: number | null): Date {
-    const floor = Math.min(MAX_FLOOR_MS, (floorSeconds(maxAgeS, ttlMinutes) ?? 0) * 1000);
-    return new Date(from.getTime() + Math.max(this.intervalFor(url), floor));
-  }
-
-  /** Thin feed items (no real lead) get their page fetched and read; a page that fails leaves the item as it was. */
-  private async enrichThin(list: Article[], boilerplate: RegExp[]): Promise<Article[]> {
-    if (!this.o.fetch.fetchPages) return list;
-    const out = [...list];
-    const thin = out.map((a, i) => ({ a, i })).filter(({ a }) => isThin(a));
-    let k = 0;
-    const worker = async () => {
-      while (k < thin.length) {
-        const { a, i } = thin[k++]!;
-        try {
-          // The link is feed content: hostile (http(s) only, public addresses unless FETCH_ALLOW_PRIVATE).
-          const page = await fetchPage(a.url, { ...this.o.fetch, maxBytes: this.o.fetch.pageMaxBytes, trusted: false });
-          out[i] = enrichArticle(a, extractPage(page.text, page.finalUrl, { summaryMaxChars: this.o.summaryMaxChars, boilerplate }));
-        } catch (err) {
-          if (err instanceof SourceError && err.details.kind === 'blocked') {
-            this.o.logger.warn({ event: 'fetch.blocked', url: a.url, feed: a.feedUrl, reason: err.message }, `${err.message}; posting the item as the feed gave it`);
-            continue;
-          }
-          this.o.logger.info({ event: 'page.failed', url: a.url, reason: (err as Error).message }, `could not read the page of a thin item; posting it as the feed gave it`);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(4, thin.length) }, worker));
-    return out;
+    return nextPollAt(from, this.intervalFor(url), maxAgeS, ttlMinutes);
   }
 
   /**
@@ -358,15 +320,6 @@ export class Pipeline {
   }
 }
 
-function floorSeconds(maxAgeS: number | null, ttlMinutes: number | null): number | null {
-  const v = Math.max(maxAgeS ?? 0, (ttlMinutes ?? 0) * 60);
-  return v > 0 ? v : null;
-}
 
-export function humanMs(ms: number): string {
-  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${(ms / 3_600_000).toFixed(ms % 3_600_000 ? 1 : 0)} h`;
-}
 
 export type { FeedRow };

@@ -1,15 +1,19 @@
-import type { Article } from './articles/article.js';
-import { isThin, normalizeItem } from './articles/normalize.js';
-import { fetchFeed, fetchPage } from './sources/fetch.js';
-import { parseFeed } from './sources/parse.js';
-import { enrichArticle, extractPage, pageToArticle } from './sources/page.js';
-import { SourceError } from './sources/types.js';
-import type { Renderer } from './render/renderer.js';
-import type { OutboundMessage, Platform } from './render/types.js';
+import type { Article } from '../articles/article.js';
+import { enrichThin } from '../articles/enrich.js';
+import { fetchFeed } from '../sources/fetch.js';
+import { articlesFromFeed } from '../sources/poller.js';
+import { extractPage, pageToArticle } from '../sources/page.js';
+import { SourceError } from '../sources/types.js';
+import type { Renderer } from '../render/renderer.js';
+import type { OutboundMessage, Platform } from '../render/types.js';
+import type { RouteFeed } from './routes-file.js';
+import type { DestinationOptions } from './types.js';
 
 /**
  * `manchete preview`: what each platform would receive for a feed, a file or an article page, without
- * sending anything and without touching the database.
+ * sending anything and without touching the database. It reads, enriches and renders through the same
+ * functions as posting (sources/poller.ts, articles/enrich.ts, the renderer with the destination's
+ * options), with the routes file's settings for the feed, so what it shows is what would be posted.
  */
 
 export interface PreviewOptions {
@@ -19,6 +23,15 @@ export interface PreviewOptions {
   summaryMaxChars: number;
   fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; allowPrivate?: readonly string[]; fetch?: typeof fetch };
   boilerplate?: RegExp[];
+  /** The routes file's feeds: a feed listed there is read with its section default and boilerplate. */
+  feedSettings?: ReadonlyMap<string, RouteFeed>;
+  /**
+   * The configured destinations, in configuration order: each platform is rendered with the options of
+   * its first destination (locale, UTM tags, template), as that destination would receive it.
+   */
+  destinations?: readonly { platform: Platform; options: DestinationOptions }[];
+  /** ITEM_HTML_MAX_BYTES. */
+  itemHtmlMaxBytes?: number;
   /** Take the newest articles by date instead of the first in feed order. */
   newestFirst?: boolean;
 }
@@ -77,33 +90,29 @@ export async function preview(input: string, o: PreviewOptions): Promise<Preview
       .sort((x, y) => (y.a.publishedAt?.getTime() ?? -Infinity) - (x.a.publishedAt?.getTime() ?? -Infinity) || x.i - y.i)
       .map(({ a }) => a);
   const chosen = articles.slice(0, o.limit);
-  if (via === 'feed' && o.fetch.fetchPages) {
-    for (let i = 0; i < chosen.length; i++) {
-      const a = chosen[i]!;
-      if (!isThin(a) || !/^https?:/.test(a.url)) continue;
-      try {
-        const page = await fetchPage(a.url, { ...fetchOpts, maxBytes: o.fetch.pageMaxBytes });
-        chosen[i] = enrichArticle(a, extractPage(page.text, page.finalUrl, { summaryMaxChars: o.summaryMaxChars, boilerplate: o.boilerplate ?? [] }));
-      } catch {
-        // A page that cannot be read leaves the feed's own text: the preview shows what would be posted.
-      }
-    }
-  }
-  return chosen.map((article) => {
+  const enriched =
+    via === 'feed'
+      ? await enrichThin(chosen, { fetch: o.fetch, summaryMaxChars: o.summaryMaxChars, boilerplate: settingsFor(o, chosen[0]?.feedUrl ?? input).boilerplate ?? [] })
+      : chosen;
+  return enriched.map((article) => {
     const item: PreviewItem = { article, via };
-    for (const p of o.platforms) item[p] = o.renderer.render(article, p, {});
+    for (const p of o.platforms) item[p] = o.renderer.render(article, p, o.destinations?.find((d) => d.platform === p)?.options ?? {});
     return item;
   });
 }
 
+/** What the routes file says about a feed, with the preview's own boilerplate when it names none. */
+function settingsFor(o: PreviewOptions, feedUrl: string): { boilerplate?: RegExp[]; section?: string | null } {
+  const f = o.feedSettings?.get(feedUrl);
+  return { boilerplate: [...(o.boilerplate ?? []), ...(f?.boilerplate ?? [])], section: f?.section ?? null };
+}
+
 function itemsToArticles(text: string, baseUrl: string, feedUrl: string, o: PreviewOptions): Article[] {
-  const parsed = parseFeed(text, baseUrl);
-  const out: Article[] = [];
-  for (const item of parsed.items) {
-    const a = normalizeItem(item, { feedUrl, summaryMaxChars: o.summaryMaxChars, boilerplate: o.boilerplate ?? [] });
-    if (a) out.push(a);
-  }
-  return out;
+  return articlesFromFeed(text, baseUrl, feedUrl, {
+    summaryMaxChars: o.summaryMaxChars,
+    ...settingsFor(o, feedUrl),
+    ...(o.itemHtmlMaxBytes ? { itemHtmlMaxBytes: o.itemHtmlMaxBytes } : {}),
+  }).articles;
 }
 
 /** The `--json` line for one article: the shape documented in the README. */
@@ -141,4 +150,22 @@ export function previewText(item: PreviewItem, width = 72): string {
     });
   }
   return lines.join('\n');
+}
+
+/**
+ * The destinations a preview renders for, from the configuration alone (no platform is loaded): each
+ * platform's env chats in order, then the routes file's entries; a routes entry for a chat the env also
+ * names gives that chat its options, as the platform modules do when they build their destinations.
+ */
+export function previewDestinations(
+  env: { telegram: readonly string[]; whatsapp: readonly string[] },
+  routes: readonly { platform: Platform; chat: string; options: DestinationOptions }[],
+): { platform: Platform; options: DestinationOptions }[] {
+  const out: { platform: Platform; options: DestinationOptions }[] = [];
+  for (const platform of ['telegram', 'whatsapp'] as const) {
+    const own = routes.filter((r) => r.platform === platform);
+    for (const chat of env[platform]) out.push({ platform, options: own.find((r) => r.chat === chat)?.options ?? {} });
+    for (const r of own) if (!env[platform].includes(r.chat)) out.push({ platform, options: r.options });
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 /**
- * The one exponential backoff of the delivery side: `base × 2^(attempt-1)`, capped, with jitter in
+ * The one exponential backoff of the program: `base × 2^(attempt-1)`, capped, with jitter in
  * [50 %, 100 %] of the step so that many rows failing together do not come back together. The random
  * source is a parameter so tests can pin it (a fixed `() => 1` gives the full step).
  */

@@ -1,16 +1,39 @@
 import { resolve } from 'node:path';
-import type { Config } from './config.js';
-import type { Logger } from './log.js';
-import { openStore } from './store/db.js';
-import { ArticleRepo } from './store/articles.js';
-import { FeedRepo } from './store/feeds.js';
-import { Outbox, PRIORITY } from './delivery/outbox.js';
-import { DestinationRegistry } from './delivery/destinations.js';
-import { EMPTY_ROUTES, loadRoutesFile } from './delivery/routes-file.js';
-import { createRenderer } from './render/renderer.js';
-import { readArticlePage } from './sources/page.js';
-import { Pipeline } from './pipeline.js';
-import { createPlatformModules } from './platforms/index.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { openStore, type Db } from '../store/db.js';
+import type { Article } from '../articles/article.js';
+import { ArticleRepo } from '../store/articles.js';
+import { FeedRepo } from '../store/feeds.js';
+import { Outbox, PRIORITY } from './outbox.js';
+import { DestinationRegistry } from './destinations.js';
+import { EMPTY_ROUTES, loadRoutesFile } from './routes-file.js';
+import { rendererFor } from '../render/renderer.js';
+import { readArticlePage } from '../sources/page.js';
+import { Pipeline } from './ingest.js';
+import { createPlatformModules } from '../platforms/index.js';
+
+/**
+ * The one push path, for an editor in a chat and the operator's command line alike: record the article,
+ * queue one delivery per named destination ahead of the regular queue (quiet hours do not apply: someone
+ * chose to send it now), and write one audit line saying who (`cli` for the command line). Returns the
+ * delivery ids.
+ */
+export async function queuePush(
+  deps: { db: Db; articles: ArticleRepo; pipeline: Pick<Pipeline, 'route'> },
+  article: Article,
+  destinationIds: string[],
+  actor: string,
+): Promise<number[]> {
+  const version = await deps.articles.put(article);
+  const ids = await deps.pipeline.route(article, { priority: PRIORITY.push, only: destinationIds, version, ignoreQuietHours: true });
+  // `lastPushed` finds who pushed an article by the detail's first word: the article id.
+  await deps.db
+    .insertInto('audit_log')
+    .values({ actor, action: 'push.enqueued', detail: `${article.id} ${article.url} → ${destinationIds.join(', ')}`, outcome: `${ids.length} deliveries`, created_at: new Date().toISOString() })
+    .execute();
+  return ids;
+}
 
 /**
  * `manchete push <url> [destination…]`: the operator's push from a shell. It reads the page, records the
@@ -36,13 +59,12 @@ export async function pushFromCli(config: Config, url: string, names: string[], 
     const destinations = new DestinationRegistry(store.db);
     for (const d of configured) await destinations.upsert(d, false);
     const articles = new ArticleRepo(store.db);
-    const version = await articles.put(article);
     const pipeline = new Pipeline({
       feeds: new FeedRepo(store.db),
       articles,
       outbox: new Outbox(store.db),
       destinations,
-      renderer: createRenderer({ templatesDir: resolve(config.templatesDir), defaultLocale: config.locale, timeZone: config.timeZone, utmTags: config.utmTags }),
+      renderer: rendererFor(config),
       logger,
       targets: configured.map((d) => ({ destinationId: d.id, feeds: null })),
       feedSettings: new Map(),
@@ -54,11 +76,7 @@ export async function pushFromCli(config: Config, url: string, names: string[], 
       fetch: config.fetch,
     });
     const targets = only.length ? only : (await pipeline.destinationsFor(article)).map((d) => d.id);
-    const ids = await pipeline.route(article, { priority: PRIORITY.push, only: targets, version, ignoreQuietHours: true });
-    await store.db
-      .insertInto('audit_log')
-      .values({ actor: 'cli', action: 'push.enqueued', detail: `${article.id} ${article.url} → ${targets.join(', ')}`, outcome: `${ids.length} deliveries`, created_at: new Date().toISOString() })
-      .execute();
+    const ids = await queuePush({ db: store.db, articles, pipeline }, article, targets, 'cli');
     return `queued "${article.title}" for ${ids.length} destination(s): ${targets.join(', ')}; the running Manchete sends it next`;
   } finally {
     await store.close();

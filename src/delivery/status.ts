@@ -1,0 +1,86 @@
+import type { Metric } from '../http/server.js';
+import type { FeedRepo } from '../store/feeds.js';
+import type { Store } from '../store/db.js';
+import type { PlatformModule } from '../platforms/types.js';
+import { getPauseState } from '../commands/repo.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { Outbox } from './outbox.js';
+
+/**
+ * What the program reports about itself to machines: `/health` and `/metrics`, computed here from the
+ * dispatcher, the platforms, the feeds and the outbox (the `/status` command reads the same sources
+ * in services.ts). The composition root only mounts them.
+ */
+
+export interface StatusSources {
+  dispatcher: Pick<Dispatcher, 'breakers' | 'fault' | 'running' | 'stats'>;
+  platforms: readonly Pick<PlatformModule, 'platform' | 'state'>[];
+  feeds: Pick<FeedRepo, 'list'>;
+  outbox: Pick<Outbox, 'counts'>;
+  store: Store;
+}
+
+/** `/health`: red only when deliveries cannot go out at all. */
+export async function health(app: StatusSources) {
+  const platforms = Object.fromEntries(app.platforms.map((p) => [p.platform, p.state()]));
+  const breakers = app.dispatcher.breakers();
+  const degraded = Object.entries(breakers)
+    .filter(([, b]) => b.state !== 'closed')
+    .map(([platform, b]) => ({ platform, ...b, since: b.since === null ? null : new Date(b.since).toISOString(), nextProbeAt: b.nextProbeAt === null ? null : new Date(b.nextProbeAt).toISOString() }));
+  const fault = app.dispatcher.fault;
+  const dispatcher = { running: app.dispatcher.running, ...app.dispatcher.stats, breakers };
+  // Red when deliveries cannot go out at all: the dispatcher stopped, or the outbox cannot be read or
+  // written (then the store's error is the reason and nothing else is asked of the database). A failing
+  // feed, a reconnecting platform or a platform whose breaker is open is reported, not fatal.
+  if (fault || !app.dispatcher.running) {
+    return {
+      ok: false,
+      reason: fault
+        ? `outbox unavailable since ${new Date(fault.since).toISOString()}: ${fault.meaning} (${fault.code}: ${fault.message})`
+        : 'the dispatcher is not running',
+      platforms,
+      degraded,
+      dispatcher,
+    };
+  }
+  const feeds = await app.feeds.list();
+  const failing = feeds.filter((f) => f.failures > 0);
+  const counts = await app.outbox.counts();
+  return {
+    ok: true,
+    platforms,
+    degraded,
+    paused: (await getPauseState(app.store.db)).paused,
+    feeds: { total: feeds.length, failing: failing.map((f) => ({ url: f.url, failures: f.failures, error: f.last_error })) },
+    deliveries: counts,
+    dispatcher,
+  };
+}
+
+/** `/metrics`: the dispatcher's own counters always; the store-backed figures while the store answers. */
+export async function metrics(app: StatusSources): Promise<Metric[]> {
+  const s = app.dispatcher.stats;
+  const fault = app.dispatcher.fault;
+  const breakers = Object.entries(app.dispatcher.breakers());
+  const own: Metric[] = [
+    { name: 'manchete_sent_total', help: 'Deliveries sent by this process.', type: 'counter', values: [{ value: s.sent }] },
+    { name: 'manchete_failed_total', help: 'Deliveries that failed for good in this process.', type: 'counter', values: [{ value: s.failed }] },
+    { name: 'manchete_retries_total', help: 'Retries after transient errors.', type: 'counter', values: [{ value: s.retried }] },
+    { name: 'manchete_rate_limited_total', help: '429 answers honoured.', type: 'counter', values: [{ value: s.rateLimited }] },
+    { name: 'manchete_held_total', help: 'Failures held without spending an attempt while their platform was down.', type: 'counter', values: [{ value: s.held }] },
+    { name: 'manchete_platform_up', help: '1 when the platform is connected.', type: 'gauge', values: app.platforms.map((p) => ({ labels: { platform: p.platform, state: p.state() }, value: ['open', 'ready', 'polling', 'webhook'].includes(p.state()) ? 1 : 0 })) },
+    { name: 'manchete_breaker_open', help: '1 while sending to the platform is stopped by its breaker (open or probing).', type: 'gauge', values: breakers.map(([platform, b]) => ({ labels: { platform, state: b.state }, value: b.state === 'closed' ? 0 : 1 })) },
+    { name: 'manchete_breaker_opened_total', help: 'Times the platform breaker opened.', type: 'counter', values: breakers.map(([platform, b]) => ({ labels: { platform }, value: b.opened })) },
+    { name: 'manchete_dispatcher_pass_failures_total', help: 'Dispatcher passes that failed on a store error.', type: 'counter', values: [{ value: s.passFailures }] },
+    { name: 'manchete_outbox_up', help: '0 while the outbox cannot be read or written.', type: 'gauge', values: [{ labels: { code: fault?.code ?? '' }, value: fault ? 0 : 1 }] },
+  ];
+  // The store-backed figures only while the store answers; the dispatcher's own are always there.
+  if (fault) return own;
+  const counts = await app.outbox.counts();
+  const feeds = await app.feeds.list();
+  return [
+    { name: 'manchete_deliveries', help: 'Deliveries in the outbox by status.', type: 'gauge', values: Object.entries(counts).map(([status, value]) => ({ labels: { status }, value })) },
+    ...own,
+    { name: 'manchete_feed_failures', help: 'Consecutive failures per feed.', type: 'gauge', values: feeds.map((f) => ({ labels: { feed: f.url }, value: f.failures })) },
+  ];
+}
