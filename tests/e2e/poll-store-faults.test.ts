@@ -113,4 +113,28 @@ describe('polling while the database refuses writes', () => {
     const texts = w.fake.sentTo(CHANNEL).map((m) => /Notícia \d+/.exec(m.plain)?.[0]);
     expect(texts).toEqual(['Notícia 2', 'Notícia 3']);
   });
+
+  it('a full disk (SQLite at its max_page_count): the poll fails with SQLITE_FULL, and when space returns the items go out once', async () => {
+    const w = await world([story(1)]);
+    const { app } = w;
+    await app.dispatcher.idle();
+    // The file may not grow by a page: what no existing page can hold fails with SQLITE_FULL, as on a full disk.
+    const [{ page_count: pages }] = (await sql<{ page_count: number }>`PRAGMA page_count`.execute(app.store.db)).rows as [{ page_count: number }];
+    await sql.raw(`PRAGMA max_page_count = ${pages}`).execute(app.store.db);
+    const more = Array.from({ length: 15 }, (_, i) => story(10 + i));
+    w.setStories([story(1), ...more]);
+    expect(await app.pipeline.pollFeed(w.feedUrl)).toMatchObject({ status: 'failed', fresh: 0 });
+    expect(events(w.mem.lines, 'feed.failed').at(-1)).toMatchObject({ code: 'SQLITE_FULL', kind: 'store' });
+    expect(String(events(w.mem.lines, 'feed.failed').at(-1)?.msg)).toContain('the disk is full');
+    expect((await w.health()).body.reason).toContain('SQLITE_FULL');
+    expect((await app.feeds.get(w.feedUrl))?.etag).toBe('"v1"');
+
+    await sql`PRAGMA max_page_count = 1073741823`.execute(app.store.db);
+    expect(await app.pipeline.pollFeed(w.feedUrl)).toMatchObject({ status: 'ok', fresh: 15 });
+    await w.fake.waitFor(() => w.fake.sent.length === 15, 20_000, 'the 15 new stories');
+    expect((await app.pipeline.pollFeed(w.feedUrl)).status).toBe('not-modified');
+    await app.dispatcher.idle();
+    await sleep(200);
+    expect(w.fake.sentTo(CHANNEL).map((m) => /Notícia \d+/.exec(m.plain)?.[0])).toEqual(more.map((s) => s.title));
+  });
 });
