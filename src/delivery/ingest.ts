@@ -16,6 +16,7 @@ import type { ArticleRepo } from '../store/articles.js';
 import type { FeedRepo, FeedRow } from '../store/feeds.js';
 import type { Logger } from '../log.js';
 import { formatDuration } from '../lib/duration.js';
+import { storeErrorCode, storeErrorMeaning } from './policy.js';
 
 /**
  * The ingest pipeline: poll a feed → parse → normalise → record (dedup, updates) → route → render →
@@ -76,9 +77,26 @@ export interface PollReport {
   nextPollAt?: Date;
 }
 
+/** The store refused what a poll had to record: the poll changed nothing, and /health says so until one succeeds. */
+export interface PollStoreFault {
+  code: string;
+  meaning: string;
+  message: string;
+  feed: string;
+  since: number;
+}
+
 export class Pipeline {
   private readonly clock: () => Date;
   private readonly polling = new Set<string>();
+  private storeFault_: PollStoreFault | null = null;
+  /** When a feed whose failure could not be written may be polled again (its row still says "due"). */
+  private readonly retryAt = new Map<string, number>();
+
+  /** The last poll's store error, until a poll records again (null when polling records fine). */
+  get storeFault(): PollStoreFault | null {
+    return this.storeFault_;
+  }
 
   constructor(private readonly o: PipelineOptions) {
     this.clock = o.clock ?? (() => new Date());
@@ -89,7 +107,9 @@ export class Pipeline {
     const due: string[] = [];
     for (const url of urls) {
       const row = await this.o.feeds.ensure(url);
-      if (!row.next_poll_at || Date.parse(row.next_poll_at) <= this.clock().getTime()) due.push(url);
+      const now = this.clock().getTime();
+      if ((this.retryAt.get(url) ?? 0) > now) continue;
+      if (!row.next_poll_at || Date.parse(row.next_poll_at) <= now) due.push(url);
     }
     const reports: PollReport[] = [];
     let i = 0;
@@ -135,6 +155,7 @@ export class Pipeline {
         const next = this.nextPoll(url, started, outcome.maxAgeS, null);
         await feeds.update(url, { last_polled_at: started.toISOString(), last_ok_at: started.toISOString(), next_poll_at: next.toISOString(), failures: 0, last_error: null });
         logger.debug({ event: 'feed.not_modified', feed: url }, `feed ${url}: not modified`);
+        await this.recordedAgain(url);
         return { feed: url, status: 'not-modified', fresh: 0, updated: 0, backlog: 0, queued: 0, nextPollAt: next };
       }
       const parsed = articlesFromFeed(outcome.text, outcome.finalUrl, url, {
@@ -191,6 +212,7 @@ export class Pipeline {
       if (outcome.permanentUrl && outcome.permanentUrl !== row.final_url)
         logger.warn({ event: 'feed.moved', feed: url, to: outcome.permanentUrl }, `feed ${url} moved permanently to ${outcome.permanentUrl}; polling that from now on (update FEED_URLS)`);
       if (row.failures > 0) logger.info({ event: 'feed.recovered', feed: url, failures: row.failures }, `feed ${url} answers again after ${row.failures} failures`);
+      await this.recordedAgain(url);
       if (queued) this.o.onQueued?.();
       const report: PollReport = { feed: url, status: 'ok', fresh: fresh.length, updated: rec.updated.length, backlog: rec.backlog, queued, nextPollAt: next };
       logger.info({ event: 'feed.polled', ...report }, `feed ${url}: ${fresh.length} new, ${rec.updated.length} updated${rec.backlog ? `, ${rec.backlog} older recorded without posting` : ''}`);
@@ -202,13 +224,42 @@ export class Pipeline {
       const reason = err instanceof Error ? err.message : String(err);
       if (err instanceof SourceError && err.details.kind === 'blocked')
         logger.warn({ event: 'fetch.blocked', url: err.url, feed: url, reason }, reason);
-      await feeds.update(url, { last_polled_at: started.toISOString(), next_poll_at: next.toISOString(), failures, last_error: reason });
+      // A store error (disk full, read-only, the server gone) means this poll recorded nothing: the
+      // feed's validators were not advanced either (they are written last), so the next poll that
+      // can write sees the same items again. Its failure may not be writable: it is kept here instead.
+      const code = err instanceof SourceError ? null : storeErrorCode(err);
+      const store = code !== null && code !== 'unknown' ? code : null;
+      if (store) this.storeFault_ = { code: store, meaning: storeErrorMeaning(store), message: reason, feed: url, since: this.storeFault_?.since ?? started.getTime() };
+      try {
+        await feeds.update(url, { last_polled_at: started.toISOString(), next_poll_at: next.toISOString(), failures, last_error: reason });
+        this.retryAt.delete(url);
+      } catch {
+        this.retryAt.set(url, next.getTime());
+      }
       logger.warn(
-        { event: 'feed.failed', feed: url, failures, retryInMs: wait, reason, kind: err instanceof SourceError ? err.details.kind : 'internal' },
-        `${reason}; retrying in ${formatDuration(wait)} (failure ${failures})`,
+        { event: 'feed.failed', feed: url, failures, retryInMs: wait, reason, kind: err instanceof SourceError ? err.details.kind : store ? 'store' : 'internal', ...(store ? { code: store } : {}) },
+        store
+          ? `feed ${url}: polled, but nothing could be recorded (${store}: ${storeErrorMeaning(store)}); the next poll reads the same items again in ${formatDuration(wait)}`
+          : `${reason}; retrying in ${formatDuration(wait)} (failure ${failures})`,
       );
       return { feed: url, status: 'failed', fresh: 0, updated: 0, backlog: 0, queued: 0, error: reason, nextPollAt: next };
     }
+  }
+
+  /** A poll recorded what it read: a store fault this pipeline remembered is over. */
+  private async recordedAgain(url: string): Promise<void> {
+    this.retryAt.delete(url);
+    if (!this.storeFault_) return;
+    const fault = this.storeFault_;
+    this.storeFault_ = null;
+    // A failed poll may have recorded its items and then failed to queue them (or their edits): the
+    // feed no longer calls them new, so they are routed here, as a restart would.
+    const routed = await this.resumeUnrouted();
+    const edits = await this.resumeEdits();
+    this.o.logger.info(
+      { event: 'feed.store_recovered', feed: url, code: fault.code, downMs: this.clock().getTime() - fault.since, routed, edits: edits.edits },
+      `polling records again (after ${fault.code}: ${fault.meaning})${routed ? `; routed ${routed} articles recorded but not queued` : ''}`,
+    );
   }
 
   private nextPoll(url: string, from: Date, maxAgeS: number | null, ttlMinutes: number | null): Date {

@@ -5,6 +5,7 @@ import type { PlatformModule } from '../platforms/types.js';
 import { getPauseState } from '../commands/repo.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Outbox } from './outbox.js';
+import type { PollStoreFault } from './ingest.js';
 
 /**
  * What the program reports about itself to machines: `/health` and `/metrics`, computed here from the
@@ -18,6 +19,8 @@ export interface StatusSources {
   feeds: Pick<FeedRepo, 'list'>;
   outbox: Pick<Outbox, 'counts'>;
   store: Store;
+  /** The poller's store error, if its last poll could not record (optional: tests of the dispatcher alone). */
+  pipeline?: { storeFault: PollStoreFault | null };
 }
 
 /** `/health`: red only when deliveries cannot go out at all. */
@@ -38,6 +41,17 @@ export async function health(app: StatusSources) {
       reason: fault
         ? `outbox unavailable since ${new Date(fault.since).toISOString()}: ${fault.meaning} (${fault.code}: ${fault.message})`
         : 'the dispatcher is not running',
+      platforms,
+      degraded,
+      dispatcher,
+    };
+  }
+  // Polling that cannot record is red too: new items are not kept (the feed is read again once it can).
+  const pollFault = app.pipeline?.storeFault ?? null;
+  if (pollFault) {
+    return {
+      ok: false,
+      reason: `polling cannot record feeds since ${new Date(pollFault.since).toISOString()}: ${pollFault.meaning} (${pollFault.code}: ${pollFault.message})`,
       platforms,
       degraded,
       dispatcher,

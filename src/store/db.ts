@@ -1,4 +1,4 @@
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type MigrationProvider } from 'kysely';
 import type { Pool } from 'pg';
 import Sqlite from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
@@ -120,6 +120,28 @@ function connectErrorCode(err: unknown): string {
  *   password or a missing database fail here with a `StoreConnectError` instead of at the first query.
  *   The `pg` driver is imported only then, so SQLite deployments never load it.
  */
+/**
+ * SQLite rolls a transaction back by itself on some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM…);
+ * kysely's ROLLBACK after that fails with "cannot rollback - no transaction is active", and that error
+ * replaces the real one, so a full disk would be logged as a generic SQLITE_ERROR. Skip the ROLLBACK
+ * when there is no transaction left, and the caller sees the error that happened.
+ */
+class SqliteDialectKeepingErrors extends SqliteDialect {
+  constructor(private readonly sqlite: Sqlite.Database) {
+    super({ database: sqlite });
+  }
+
+  override createDriver(): Driver {
+    const sqlite = this.sqlite;
+    return new (class extends SqliteDriver {
+      override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+        if (!sqlite.inTransaction) return;
+        await super.rollbackTransaction(connection);
+      }
+    })({ database: sqlite });
+  }
+}
+
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   let db: Db;
   let dialect: DialectKind;
@@ -130,7 +152,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialectKeepingErrors(sqlite) });
     dialect = 'sqlite';
   } else if (/^postgres(ql)?:\/\//.test(url)) {
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: await openPostgresPool(url, options) }) });
