@@ -13,6 +13,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { RoutesFile } from './routes-file.js';
 import type { Routing } from './routing.js';
 import { queuePush } from './push.js';
+import { platformsNow } from './status.js';
 import { PRIORITY, type DeliveryRow } from './outbox.js';
 import { readArticlePage } from '../sources/page.js';
 import { SourceError } from '../sources/types.js';
@@ -210,11 +211,12 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
             label: byId.get(r.destination_id) ? label(byId.get(r.destination_id)!) : r.destination_id,
             title: r.title ?? null,
           })),
-          platforms: app.platforms.map((p) => {
-            const b = app.dispatcher.breakers()[p.platform];
-            const degraded = b && b.state !== 'closed' ? { since: b.since === null ? null : new Date(b.since), probes: b.probes, reason: b.reason } : null;
-            return { platform: p.platform, state: p.state(), degraded };
-          }),
+          // The same platform lines as /health and /metrics (delivery/status.ts).
+          platforms: platformsNow(app).platforms.map(({ platform, state, degraded: b }) => ({
+            platform,
+            state,
+            degraded: b ? { since: b.since === null ? null : new Date(b.since), probes: b.probes, reason: b.reason } : null,
+          })),
         };
       },
     },
