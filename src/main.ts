@@ -13,7 +13,8 @@ import { Dispatcher, type DispatcherOptions } from './delivery/dispatcher.js';
 import { EMPTY_ROUTES, loadRoutesFile, type RoutesFile, type RouteFeed } from './delivery/routes-file.js';
 import type { Destination, PlatformSender } from './delivery/types.js';
 import { Pacer } from './delivery/pacer.js';
-import { Pipeline, type RouteTarget } from './delivery/ingest.js';
+import { Pipeline } from './delivery/ingest.js';
+import type { RouteTarget } from './delivery/routing.js';
 import { startPollScheduler, type PollScheduler } from './sources/scheduler.js';
 import { planListeners } from './http/listeners.js';
 import { startHttpServer } from './http/server.js';
@@ -23,7 +24,8 @@ import type { Platform } from './render/types.js';
 import type { Reply } from './commands/types.js';
 import type { Notifier } from './commands/services.js';
 import { createCommandRouter, type CommandRouter } from './commands/router.js';
-import { deactivateSubscriber, getPauseState, subscriberIdFor, subscribersForTopics } from './commands/repo.js';
+import { deactivateSubscriber, getPauseState, subscriberIdFor } from './commands/repo.js';
+import { subscribersForTopics } from './store/subscribers.js';
 import { createAppServices, PushTracker } from './delivery/services.js';
 import { join } from 'node:path';
 import { packageRoot } from './paths.js';
@@ -199,7 +201,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const bundledLocales = join(packageRoot(), 'templates', 'locales');
   const router: CommandRouter = createCommandRouter({
     db: store.db,
-    services: createAppServices({ config, logger, store, renderer, outbox, destinations, articles, feeds, pipeline, dispatcher, routes, platforms }, tracker, notifier),
+    services: createAppServices({ config, logger, store, renderer, outbox, destinations, articles, feeds, routing: pipeline.routing, dispatcher, routes, platforms }, tracker, notifier),
     editors: config.editors,
     latestCount: config.latestCount,
     replyRate: config.replyRate,

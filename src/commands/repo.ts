@@ -138,37 +138,8 @@ export async function deactivateSubscriber(db: Db, subscriberId: string, now: Da
   return Number(result.numUpdatedRows) > 0;
 }
 
-/** A private chat that should receive an article, with the language to render it in. */
-export interface SubscriberTarget {
-  id: string;
-  platform: Platform;
-  chatId: string;
-  locale: Locale;
-}
-
-/**
- * Routing: the active subscribers of `platform` who follow any of `topicKeys` (folded here, so a raw
- * section name such as `Política` works), each once, ordered by id.
- */
-export async function subscribersForTopics(
-  db: Db,
-  platform: Platform,
-  topicKeys: readonly string[],
-): Promise<SubscriberTarget[]> {
-  const keys = [...new Set(topicKeys.map(foldTopic).filter((k) => k !== ''))];
-  if (keys.length === 0) return [];
-  const rows = await db
-    .selectFrom('subscribers')
-    .innerJoin('subscriptions', 'subscriptions.subscriber_id', 'subscribers.id')
-    .select(['subscribers.id as id', 'subscribers.chat_id as chat_id', 'subscribers.locale as locale'])
-    .distinct()
-    .where('subscribers.platform', '=', platform)
-    .where('subscribers.active', '=', 1)
-    .where('subscriptions.topic', 'in', keys)
-    .orderBy('id')
-    .execute();
-  return rows.map((r) => ({ id: r.id, platform, chatId: r.chat_id, locale: asLocale(r.locale) }));
-}
+// Routing's subscriber query lives with the store; the command side re-exports it.
+export { subscribersForTopics, type SubscriberTarget } from '../store/subscribers.js';
 
 /** One line of the audit log: who did what, to what, and how it ended. */
 export interface AuditEntry {

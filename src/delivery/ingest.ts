@@ -1,15 +1,13 @@
 import type { Article } from '../articles/article.js';
-import { foldTopic } from '../articles/fold.js';
 import { enrichThin } from '../articles/enrich.js';
 import { fetchFeed } from '../sources/fetch.js';
 import { articlesFromFeed, failureWaitMs, floorSeconds, nextPollAt } from '../sources/poller.js';
 import { SourceError } from '../sources/types.js';
 import type { DestinationRegistry, DestinationRecord } from './destinations.js';
-import { destinationId } from './destinations.js';
-import type { NewDelivery, Outbox } from './outbox.js';
+import type { Outbox } from './outbox.js';
 import { PRIORITY } from './outbox.js';
-import { routeDecision } from './filters.js';
-import { quietHoursEnd, type RouteFeed } from './routes-file.js';
+import type { RouteFeed } from './routes-file.js';
+import { Routing, type RouteOptions, type RouteTarget, type TopicSubscriber } from './routing.js';
 import type { Renderer } from '../render/renderer.js';
 import type { Platform } from '../render/types.js';
 import type { ArticleRepo } from '../store/articles.js';
@@ -21,14 +19,8 @@ import { storeErrorCode, storeErrorMeaning } from './policy.js';
 /**
  * The ingest pipeline: poll a feed → parse → normalise → record (dedup, updates) → route → render →
  * outbox. One call per feed per tick; a failing feed backs off on its own and never stops the others.
+ * Which destinations an article goes to, and its deliveries, are delivery/routing.ts's.
  */
-
-/** Where an article may go: a configured destination with the feeds and sections it takes. */
-export interface RouteTarget {
-  destinationId: string;
-  /** Feed URLs this destination takes; null for all. */
-  feeds: string[] | null;
-}
 
 export interface PipelineOptions {
   feeds: FeedRepo;
@@ -40,7 +32,7 @@ export interface PipelineOptions {
   /** Configured destinations (TELEGRAM_CHATS, WHATSAPP_CHATS, the routes file). */
   targets: RouteTarget[];
   /** Active private subscribers' chat ids for any of these folded topics, per platform enabled for private pushes. */
-  subscribers?: (platform: Platform, topics: string[]) => Promise<{ chatId: string; locale: string }[]>;
+  subscribers?: (platform: Platform, topics: string[]) => Promise<TopicSubscriber[]>;
   /** Platforms that may receive private pushes (Telegram; WhatsApp only with WHATSAPP_PRIVATE_PUSH). */
   privatePlatforms?: Platform[];
   feedSettings: Map<string, RouteFeed>;
@@ -97,9 +89,24 @@ export class Pipeline {
   get storeFault(): PollStoreFault | null {
     return this.storeFault_;
   }
+  /** Where articles go and the deliveries that take them there; push and the `/push` preview use the same one. */
+  readonly routing: Routing;
 
   constructor(private readonly o: PipelineOptions) {
     this.clock = o.clock ?? (() => new Date());
+    this.routing = new Routing({
+      destinations: o.destinations,
+      outbox: o.outbox,
+      renderer: o.renderer,
+      logger: o.logger,
+      targets: o.targets,
+      ...(o.subscribers ? { subscribers: o.subscribers } : {}),
+      ...(o.privatePlatforms ? { privatePlatforms: o.privatePlatforms } : {}),
+      timeZone: o.timeZone,
+      editWindowMs: o.editWindowMs,
+      ...(o.onQueued ? { onQueued: o.onQueued } : {}),
+      clock: this.clock,
+    });
   }
 
   /** Polls every feed in `urls` whose next poll is due; feeds run in parallel (bounded), failures stay per feed. */
@@ -266,88 +273,21 @@ export class Pipeline {
     return nextPollAt(from, this.intervalFor(url), maxAgeS, ttlMinutes);
   }
 
-  /**
-   * Which destinations get an article: configured destinations whose feeds and sections match, plus
-   * private subscribers of its section or tags. `only` restricts to given destination ids (editor push).
-   */
-  async destinationsFor(article: Article, only?: string[]): Promise<DestinationRecord[]> {
-    const out: DestinationRecord[] = [];
-    const topics = [article.section, ...article.tags].filter((t): t is string => !!t).map(foldTopic);
-    for (const t of this.o.targets) {
-      if (only && !only.includes(t.destinationId)) continue;
-      const dest = await this.o.destinations.get(t.destinationId);
-      if (!dest || dest.status === 'dead') continue;
-      // An editor's push to named destinations skips feeds, sections and filters: they chose.
-      if (!only) {
-        // Feeds, sections, then include/exclude (compiled once per destination): see delivery/filters.ts.
-        const decision = routeDecision(article, dest, t.feeds);
-        this.o.logger.debug(
-          { event: 'route.decision', article: article.id, destination: dest.id, pass: decision.pass, reason: decision.reason },
-          `${article.url} ${decision.pass ? '→' : '↛'} ${dest.id}: ${decision.reason}`,
-        );
-        if (!decision.pass) continue;
-      }
-      out.push(dest);
-    }
-    if (!only && this.o.subscribers && topics.length) {
-      for (const platform of this.o.privatePlatforms ?? []) {
-        for (const { chatId, locale } of await this.o.subscribers(platform, topics)) {
-          const id = destinationId(platform, chatId);
-          let dest = await this.o.destinations.get(id);
-          if (!dest || dest.options.locale !== locale)
-            dest = await this.o.destinations.upsert({ id, platform, chatId, threadId: null, options: { locale } }, dest?.status !== 'dead');
-          if (dest.status !== 'dead') out.push(dest);
-        }
-      }
-    }
-    return out;
+  /** Which destinations get an article (delivery/routing.ts). */
+  destinationsFor(article: Article, only?: readonly string[]): Promise<DestinationRecord[]> {
+    return this.routing.destinationsFor(article, only);
   }
 
-  /** Renders an article for each of its destinations and queues the deliveries. Returns their ids. */
-  async route(article: Article, opts: { priority: number; only?: string[]; version?: number; ignoreQuietHours?: boolean }): Promise<number[]> {
-    const dests = await this.destinationsFor(article, opts.only);
-    const now = this.clock();
-    const items: NewDelivery[] = [];
-    for (const d of dests) {
-      if (!opts.only && (await this.o.outbox.exists(article.id, d.id))) continue;
-      const quiet = !opts.ignoreQuietHours && d.options.quietHours ? quietHoursEnd(d.options.quietHours, now, this.o.timeZone) : null;
-      items.push({
-        articleId: article.id,
-        destinationId: d.id,
-        kind: 'article',
-        priority: opts.priority,
-        payload: this.o.renderer.render(article, d.platform, d.options),
-        articleVersion: opts.version ?? 1,
-        ...(quiet ? { notBefore: quiet } : {}),
-      });
-    }
-    const ids = await this.o.outbox.enqueue(items);
-    if (ids.length) this.o.onQueued?.();
-    return ids;
+  /** Renders an article for each of its destinations and queues the deliveries (delivery/routing.ts). Returns their ids. */
+  route(article: Article, opts: RouteOptions): Promise<number[]> {
+    return this.routing.route(article, opts);
   }
 
-  /** An article changed its title or lead: edit what was sent within the edit window. */
+  /** An article changed its title or lead: edit what was sent within the edit window, and record that the edits are queued. */
   private async queueEdits(article: Article, version: number): Promise<number> {
-    const since = new Date(this.clock().getTime() - this.o.editWindowMs);
-    const sent = await this.o.outbox.sentFor(article.id, since);
-    const items: NewDelivery[] = [];
-    for (const s of sent) {
-      const dest = await this.o.destinations.get(s.destination_id);
-      if (!dest || dest.status === 'dead') continue;
-      const original = JSON.parse(s.payload) as { kind: string }[];
-      const payload = this.o.renderer.render(article, dest.platform, dest.options);
-      // An edit keeps each message's kind: a caption stays a caption, a text stays a text.
-      if (payload.length !== original.length || payload.some((p, i) => p.kind !== original[i]?.kind)) {
-        this.o.logger.info({ event: 'edit.skipped', article: article.id, destination: dest.id }, `article ${article.url} changed, but its new form does not fit the sent messages; not edited`);
-        continue;
-      }
-      items.push({ articleId: article.id, destinationId: dest.id, kind: 'edit', priority: PRIORITY.edit, payload, articleVersion: version });
-    }
-    await this.o.outbox.enqueue(items);
+    const edits = await this.routing.queueEdits(article, version);
     await this.o.articles.editsQueued(article.id, version);
-    if (items.length)
-      this.o.logger.info({ event: 'article.updated', article: article.id, edits: items.length }, `article ${article.url} changed; editing ${items.length} sent message(s)`);
-    return items.length;
+    return edits;
   }
 
   /** Articles recorded as new but never routed (the process stopped in between): route them now. */
@@ -373,4 +313,4 @@ export class Pipeline {
 
 
 
-export type { FeedRow };
+export type { FeedRow, RouteTarget };

@@ -4,13 +4,12 @@ import type { Logger } from '../log.js';
 import { openStore, type Db } from '../store/db.js';
 import type { Article } from '../articles/article.js';
 import { ArticleRepo } from '../store/articles.js';
-import { FeedRepo } from '../store/feeds.js';
 import { Outbox, PRIORITY } from './outbox.js';
 import { DestinationRegistry } from './destinations.js';
 import { EMPTY_ROUTES, loadRoutesFile } from './routes-file.js';
 import { rendererFor } from '../render/renderer.js';
 import { readArticlePage } from '../sources/page.js';
-import { Pipeline } from './ingest.js';
+import { Routing } from './routing.js';
 import { createPlatformModules } from '../platforms/index.js';
 
 /**
@@ -20,13 +19,13 @@ import { createPlatformModules } from '../platforms/index.js';
  * delivery ids.
  */
 export async function queuePush(
-  deps: { db: Db; articles: ArticleRepo; pipeline: Pick<Pipeline, 'route'> },
+  deps: { db: Db; articles: ArticleRepo; routing: Pick<Routing, 'route'> },
   article: Article,
   destinationIds: string[],
   actor: string,
 ): Promise<number[]> {
   const version = await deps.articles.put(article);
-  const ids = await deps.pipeline.route(article, { priority: PRIORITY.push, only: destinationIds, version, ignoreQuietHours: true });
+  const ids = await deps.routing.route(article, { priority: PRIORITY.push, only: destinationIds, version, ignoreQuietHours: true });
   // `lastPushed` finds who pushed an article by the detail's first word: the article id.
   await deps.db
     .insertInto('audit_log')
@@ -59,24 +58,17 @@ export async function pushFromCli(config: Config, url: string, names: string[], 
     const destinations = new DestinationRegistry(store.db);
     for (const d of configured) await destinations.upsert(d, false);
     const articles = new ArticleRepo(store.db);
-    const pipeline = new Pipeline({
-      feeds: new FeedRepo(store.db),
-      articles,
-      outbox: new Outbox(store.db),
+    const routing = new Routing({
       destinations,
+      outbox: new Outbox(store.db),
       renderer: rendererFor(config),
       logger,
       targets: configured.map((d) => ({ destinationId: d.id, feeds: null })),
-      feedSettings: new Map(),
-      pollIntervalMs: config.pollIntervalMs,
-      backfill: config.backfill,
-      summaryMaxChars: config.summaryMaxChars,
-      editWindowMs: config.editWindowMs,
       timeZone: config.timeZone,
-      fetch: config.fetch,
+      editWindowMs: config.editWindowMs,
     });
-    const targets = only.length ? only : (await pipeline.destinationsFor(article)).map((d) => d.id);
-    const ids = await queuePush({ db: store.db, articles, pipeline }, article, targets, 'cli');
+    const targets = only.length ? only : (await routing.destinationsFor(article)).map((d) => d.id);
+    const ids = await queuePush({ db: store.db, articles, routing }, article, targets, 'cli');
     return `queued "${article.title}" for ${ids.length} destination(s): ${targets.join(', ')}; the running Manchete sends it next`;
   } finally {
     await store.close();

@@ -11,8 +11,9 @@ import type { Outbox } from './outbox.js';
 import type { DestinationRegistry } from './destinations.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { RoutesFile } from './routes-file.js';
-import type { Pipeline } from './ingest.js';
+import type { Routing } from './routing.js';
 import { queuePush } from './push.js';
+import { platformsNow } from './status.js';
 import { PRIORITY, type DeliveryRow } from './outbox.js';
 import { readArticlePage } from '../sources/page.js';
 import { SourceError } from '../sources/types.js';
@@ -77,7 +78,8 @@ export interface AppServicesDeps {
   destinations: DestinationRegistry;
   articles: ArticleRepo;
   feeds: FeedRepo;
-  pipeline: Pick<Pipeline, 'destinationsFor' | 'route'>;
+  /** Where an article goes (delivery/routing.ts): the `/push` preview lists it, the push queues through it. */
+  routing: Pick<Routing, 'destinationsFor' | 'route'>;
   dispatcher: Pick<Dispatcher, 'wake' | 'breakers'>;
   routes: RoutesFile;
   platforms: readonly Pick<PlatformModule, 'platform' | 'destinations' | 'state'>[];
@@ -113,7 +115,7 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
         if (preparedUrls.size > 200) preparedUrls.delete(preparedUrls.keys().next().value!);
         const rendered = app.renderer.render(article, platform, { locale });
         const text = rendered.map((m) => (platform === 'telegram' ? htmlToPlain(m.text) : m.text)).join('\n\n');
-        const dests = await app.pipeline.destinationsFor(article);
+        const dests = await app.routing.destinationsFor(article);
         const configured = new Set((await destinationsList()).map((d) => d.id));
         return {
           articleId: article.id,
@@ -125,7 +127,7 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
         };
       },
       async enqueue(preview, destinationIds, requester, onProgress) {
-        const ids = await queuePush({ db: app.store.db, articles: app.articles, pipeline: app.pipeline }, preview.article, destinationIds, requester.actor);
+        const ids = await queuePush({ db: app.store.db, articles: app.articles, routing: app.routing }, preview.article, destinationIds, requester.actor);
         const progress = tracker.track(ids, onProgress);
         app.dispatcher.wake();
         return { id: progress.ticketId, total: ids.length };
@@ -209,11 +211,12 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
             label: byId.get(r.destination_id) ? label(byId.get(r.destination_id)!) : r.destination_id,
             title: r.title ?? null,
           })),
-          platforms: app.platforms.map((p) => {
-            const b = app.dispatcher.breakers()[p.platform];
-            const degraded = b && b.state !== 'closed' ? { since: b.since === null ? null : new Date(b.since), probes: b.probes, reason: b.reason } : null;
-            return { platform: p.platform, state: p.state(), degraded };
-          }),
+          // The same platform lines as /health and /metrics (delivery/status.ts).
+          platforms: platformsNow(app).platforms.map(({ platform, state, degraded: b }) => ({
+            platform,
+            state,
+            degraded: b ? { since: b.since === null ? null : new Date(b.since), probes: b.probes, reason: b.reason } : null,
+          })),
         };
       },
     },

@@ -6,11 +6,14 @@ import { getPauseState } from '../commands/repo.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Outbox } from './outbox.js';
 import type { PollStoreFault } from './ingest.js';
+import type { BreakerSnapshot } from './breaker.js';
+import type { Platform } from '../render/types.js';
 
 /**
- * What the program reports about itself to machines: `/health` and `/metrics`, computed here from the
- * dispatcher, the platforms, the feeds and the outbox (the `/status` command reads the same sources
- * in services.ts). The composition root only mounts them.
+ * What the program reports about itself: `/health` and `/metrics`, computed here from the dispatcher,
+ * the platforms, the feeds and the outbox. The platforms' state and their breakers come from one
+ * function, `platformsNow`, which the `/status` command (services.ts) reads too, so the three never
+ * disagree about whether a platform is up or degraded. The composition root only mounts them.
  */
 
 export interface StatusSources {
@@ -23,10 +26,39 @@ export interface StatusSources {
   pipeline?: { storeFault: PollStoreFault | null };
 }
 
+/** States in which a platform is connected and can send. */
+const UP_STATES = ['open', 'ready', 'polling', 'webhook'];
+
+/** One platform as `/health`, `/metrics` and `/status` report it. */
+export interface PlatformNow {
+  platform: Platform;
+  /** The module's own state word (`ready`, `polling`, `connecting`…). */
+  state: string;
+  /** Connected and able to send. */
+  up: boolean;
+  /** Its breaker when it is not closed (sending stopped or probing); null while closed or when it has none. */
+  degraded: BreakerSnapshot | null;
+}
+
+/**
+ * The platforms and the dispatcher's breakers, read once: the single source `/health`, `/metrics` and
+ * `/status` build their platform lines from.
+ */
+export function platformsNow(app: { dispatcher: Pick<Dispatcher, 'breakers'>; platforms: StatusSources['platforms'] }): { platforms: PlatformNow[]; breakers: Record<string, BreakerSnapshot> } {
+  const breakers = app.dispatcher.breakers();
+  const platforms = app.platforms.map((p) => {
+    const state = p.state();
+    const b = breakers[p.platform];
+    return { platform: p.platform, state, up: UP_STATES.includes(state), degraded: b && b.state !== 'closed' ? b : null };
+  });
+  return { platforms, breakers };
+}
+
 /** `/health`: red only when deliveries cannot go out at all. */
 export async function health(app: StatusSources) {
-  const platforms = Object.fromEntries(app.platforms.map((p) => [p.platform, p.state()]));
-  const breakers = app.dispatcher.breakers();
+  const now = platformsNow(app);
+  const platforms = Object.fromEntries(now.platforms.map((p) => [p.platform, p.state]));
+  const breakers = now.breakers;
   const degraded = Object.entries(breakers)
     .filter(([, b]) => b.state !== 'closed')
     .map(([platform, b]) => ({ platform, ...b, since: b.since === null ? null : new Date(b.since).toISOString(), nextProbeAt: b.nextProbeAt === null ? null : new Date(b.nextProbeAt).toISOString() }));
@@ -75,14 +107,15 @@ export async function health(app: StatusSources) {
 export async function metrics(app: StatusSources): Promise<Metric[]> {
   const s = app.dispatcher.stats;
   const fault = app.dispatcher.fault;
-  const breakers = Object.entries(app.dispatcher.breakers());
+  const now = platformsNow(app);
+  const breakers = Object.entries(now.breakers);
   const own: Metric[] = [
     { name: 'manchete_sent_total', help: 'Deliveries sent by this process.', type: 'counter', values: [{ value: s.sent }] },
     { name: 'manchete_failed_total', help: 'Deliveries that failed for good in this process.', type: 'counter', values: [{ value: s.failed }] },
     { name: 'manchete_retries_total', help: 'Retries after transient errors.', type: 'counter', values: [{ value: s.retried }] },
     { name: 'manchete_rate_limited_total', help: '429 answers honoured.', type: 'counter', values: [{ value: s.rateLimited }] },
     { name: 'manchete_held_total', help: 'Failures held without spending an attempt while their platform was down.', type: 'counter', values: [{ value: s.held }] },
-    { name: 'manchete_platform_up', help: '1 when the platform is connected.', type: 'gauge', values: app.platforms.map((p) => ({ labels: { platform: p.platform, state: p.state() }, value: ['open', 'ready', 'polling', 'webhook'].includes(p.state()) ? 1 : 0 })) },
+    { name: 'manchete_platform_up', help: '1 when the platform is connected.', type: 'gauge', values: now.platforms.map((p) => ({ labels: { platform: p.platform, state: p.state }, value: p.up ? 1 : 0 })) },
     { name: 'manchete_breaker_open', help: '1 while sending to the platform is stopped by its breaker (open or probing).', type: 'gauge', values: breakers.map(([platform, b]) => ({ labels: { platform, state: b.state }, value: b.state === 'closed' ? 0 : 1 })) },
     { name: 'manchete_breaker_opened_total', help: 'Times the platform breaker opened.', type: 'counter', values: breakers.map(([platform, b]) => ({ labels: { platform }, value: b.opened })) },
     { name: 'manchete_dispatcher_pass_failures_total', help: 'Dispatcher passes that failed on a store error.', type: 'counter', values: [{ value: s.passFailures }] },

@@ -74,7 +74,7 @@ async function world(): Promise<{ store: Store; pipeline: Pipeline; articles: Ar
 describe('queuePush', () => {
   it('records the article, queues the named destinations only, ahead of the queue and past quiet hours, and audits who', async () => {
     const { store, pipeline, articles } = await world();
-    const ids = await queuePush({ db: store.db, articles, pipeline }, article, ['telegram:@b'], 'cli');
+    const ids = await queuePush({ db: store.db, articles, routing: pipeline.routing }, article, ['telegram:@b'], 'cli');
     expect(ids).toHaveLength(1);
     expect((await articles.get(article.id))?.title).toBe('Notícia urgente');
     const rows = await store.db.selectFrom('deliveries').selectAll().execute();

@@ -1,0 +1,44 @@
+import type { Db } from './db.js';
+import type { Platform } from '../render/types.js';
+import type { Locale } from '../commands/text.js';
+import { foldTopic } from '../articles/fold.js';
+
+/**
+ * The subscriber queries routing needs (delivery/routing.ts): who, among private chats, follows an
+ * article's topics. The command side (commands/repo.ts) writes subscribers and re-exports these. Only
+ * kysely's portable constructs, so the same query runs on SQLite and PostgreSQL.
+ */
+
+const asLocale = (s: string): Locale => (s === 'en' ? 'en' : 'pt-BR');
+
+/** A private chat that should receive an article, with the language to render it in. */
+export interface SubscriberTarget {
+  id: string;
+  platform: Platform;
+  chatId: string;
+  locale: Locale;
+}
+
+/**
+ * Routing: the active subscribers of `platform` who follow any of `topicKeys` (folded here, so a raw
+ * section name such as `Política` works), each once, ordered by id.
+ */
+export async function subscribersForTopics(
+  db: Db,
+  platform: Platform,
+  topicKeys: readonly string[],
+): Promise<SubscriberTarget[]> {
+  const keys = [...new Set(topicKeys.map(foldTopic).filter((k) => k !== ''))];
+  if (keys.length === 0) return [];
+  const rows = await db
+    .selectFrom('subscribers')
+    .innerJoin('subscriptions', 'subscriptions.subscriber_id', 'subscribers.id')
+    .select(['subscribers.id as id', 'subscribers.chat_id as chat_id', 'subscribers.locale as locale'])
+    .distinct()
+    .where('subscribers.platform', '=', platform)
+    .where('subscribers.active', '=', 1)
+    .where('subscriptions.topic', 'in', keys)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, platform, chatId: r.chat_id, locale: asLocale(r.locale) }));
+}
