@@ -212,14 +212,19 @@ async function openPostgresPool(url: string, options: OpenStoreOptions): Promise
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
   });
-  pool.on('error', (err) => options.onConnectionError?.(`DATABASE_URL ${safeUrl}: idle connection lost: ${scrub(err.message)}`));
   // The pool listens for errors only on idle connections. A connection that breaks while checked out (the
   // server restarts between two statements of a transaction) emits 'error' on its client, and an 'error'
   // event without a listener ends the process: listen on every client for as long as it lives. The
-  // statement itself still fails through its own promise, which the caller handles.
-  pool.on('connect', (client) =>
-    client.on('error', (err) => options.onConnectionError?.(`DATABASE_URL ${safeUrl}: connection lost: ${scrub(err.message)}`)),
-  );
+  // statement itself still fails through its own promise, which the caller handles. One report per error
+  // (an idle client's error reaches both listeners).
+  const reported = new WeakSet<Error>();
+  const lost = (err: Error) => {
+    if (reported.has(err)) return;
+    reported.add(err);
+    options.onConnectionError?.(`DATABASE_URL ${safeUrl}: connection lost: ${scrub(err.message)}`);
+  };
+  pool.on('error', lost);
+  pool.on('connect', (client) => client.on('error', lost));
   try {
     const client = await pool.connect();
     client.release();

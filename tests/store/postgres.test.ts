@@ -148,7 +148,7 @@ describe.skipIf(postgresUnavailable !== null)(
           where datname = 'connection_loss' and pid <> pg_backend_pid()`.execute(killer.db);
         expect(rows[0]?.n).toBeGreaterThan(0);
         await expect.poll(() => lost.length).toBeGreaterThan(0);
-        expect(lost[0]).toMatch(/^DATABASE_URL postgres:\/\/manchete@127\.0\.0\.1:\d+\/connection_loss: idle connection lost: /);
+        expect(lost[0]).toMatch(/^DATABASE_URL postgres:\/\/manchete@127\.0\.0\.1:\d+\/connection_loss: connection lost: /);
         expect(await new FeedRepo(store.db).list()).toEqual([]);
       });
 
