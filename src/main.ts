@@ -14,6 +14,7 @@ import { EMPTY_ROUTES, loadRoutesFile, type RoutesFile, type RouteFeed } from '.
 import type { Destination, PlatformSender } from './delivery/types.js';
 import { Pacer } from './delivery/pacer.js';
 import { Pipeline } from './delivery/ingest.js';
+import { configuredFeeds, feedPlan } from './delivery/managed-feeds.js';
 import type { RouteTarget } from './delivery/routing.js';
 import { startPollScheduler, type PollScheduler } from './sources/scheduler.js';
 import { planListeners } from './http/listeners.js';
@@ -78,9 +79,9 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** Feed URLs to poll: FEED_URLS plus the routes file's feeds, without repeats. */
+/** The configured feed URLs: FEED_URLS plus the routes file's feeds, without repeats (the managed ones are added per tick). */
 export function feedList(config: Config, routes: RoutesFile): string[] {
-  return [...new Set([...config.feeds, ...routes.feeds.map((f) => f.url)])];
+  return configuredFeeds(config.feeds, routes.feeds);
 }
 
 export async function startApp(deps: AppDeps): Promise<App> {
@@ -264,11 +265,38 @@ export async function startApp(deps: AppDeps): Promise<App> {
     await showRecent(app, feedUrls);
   }
 
+  // Each tick polls the configured feeds and those managed at run time (`manchete feeds add/remove`),
+  // read again from the feeds table every time (one indexed read), so a running process follows the
+  // CLI without a restart. The settings map is the pipeline's own: it is refilled in place.
+  let managedNow = new Set<string>();
+  let firstList = true;
+  const pollList = async (): Promise<string[]> => {
+    let managed;
+    try {
+      managed = await feeds.managed();
+    } catch (err) {
+      logger.warn({ event: 'feeds.managed_unreadable', err: (err as Error).message }, `could not read the feeds added at run time (${(err as Error).message}); polling the last list known`);
+      return [...feedUrls, ...[...managedNow].filter((u) => !feedUrls.includes(u))];
+    }
+    const plan = feedPlan(feedUrls, routes.feeds, managed);
+    feedSettings.clear();
+    for (const [url, s] of plan.settings) feedSettings.set(url, s);
+    const next = new Set(plan.urls.slice(feedUrls.length));
+    const added = [...next].filter((u) => !managedNow.has(u));
+    const removed = [...managedNow].filter((u) => !next.has(u));
+    if (firstList) {
+      if (next.size) logger.info({ event: 'feeds.managed', managed: next.size }, `also polling ${next.size} feeds added at run time (manchete feeds list)`);
+    } else if (added.length || removed.length)
+      logger.info({ event: 'feeds.changed', added, removed, managed: next.size }, `feeds added at run time: ${added.length} new, ${removed.length} removed (${next.size} in all)`);
+    managedNow = next;
+    firstList = false;
+    return plan.urls;
+  };
   const scheduler: PollScheduler = startPollScheduler({
     pollIntervalMs: config.pollIntervalMs,
     timeZone: config.timeZone,
     logger,
-    tick: () => pipeline.pollDue(feedUrls),
+    tick: async () => pipeline.pollDue(await pollList()),
   });
   void scheduler.runNow();
 

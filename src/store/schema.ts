@@ -40,6 +40,15 @@ export interface FeedTable {
   held_back: Generated<number>;
   /** When that poll ran; null when no poll ever held items back. */
   held_back_at: string | null;
+  /** 1: added at run time (`manchete feeds add` / `import`) and polled until removed; 0: a configured feed's state. */
+  managed: Generated<number>;
+  /** A managed feed's section default (items that name none get it). */
+  section: string | null;
+  /** A managed feed's own poll interval in seconds (null: POLL_INTERVAL). */
+  interval_s: number | null;
+  /** Who added a managed feed (`cli (ana)`, `opml subscriptions.opml (ana)`). */
+  added_by: string | null;
+  added_at: string | null;
 }
 
 export interface ArticleTable {

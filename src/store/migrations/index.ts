@@ -187,5 +187,18 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
         .execute();
     },
   },
+  '009_managed_feeds': {
+    async up(db: Kysely<unknown>) {
+      // Feeds added at run time (`manchete feeds add` / `import`) beside the configured ones: 1 when the
+      // row is such a feed (polled until removed), 0 for a configured feed's polling state.
+      await db.schema.alterTable('feeds').addColumn('managed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('feeds').addColumn('section', 'text').execute();
+      await db.schema.alterTable('feeds').addColumn('interval_s', 'integer').execute();
+      await db.schema.alterTable('feeds').addColumn('added_by', 'text').execute();
+      await db.schema.alterTable('feeds').addColumn('added_at', 'text').execute();
+      // Every poll tick reads the managed feeds: an index keeps that one small read with 10,000 rows.
+      await db.schema.createIndex('feeds_managed').on('feeds').column('managed').execute();
+    },
+  },
   };
 }
