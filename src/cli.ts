@@ -18,6 +18,8 @@ export interface CliIo {
   out: (s: string) => void;
   err: (s: string) => void;
   env: Record<string, string | undefined>;
+  /** stdout is a terminal: `feeds import` draws a progress bar there (plain lines otherwise). */
+  tty?: boolean;
 }
 
 /** One option as the operator types it: `--name VALUE` (string) or `--name` (boolean). */
@@ -99,11 +101,60 @@ const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'feeds',
+    args: '[subcommand]',
+    positionals: { min: 0, max: 1 },
+    summary: 'The feeds polled. Subcommands: list (the default), add, remove, import, export (see `manchete feeds add --help`).',
+    options: {},
+    run: (_v, p, io) => {
+      if (p.length) throw new UsageError(`unknown subcommand "${p[0]}" of feeds; use one of ${FEEDS_SUBCOMMANDS.join(', ')}`);
+      return cmdFeedsList({}, io);
+    },
+  },
+  {
+    name: 'feeds list',
     args: '',
     positionals: { min: 0, max: 0 },
-    summary: 'List the feeds with their polling state.',
+    summary: 'Every feed polled, configured or added at run time: origin, section, interval and health (last ok, failures, last error, next poll).',
+    options: { json: { type: 'boolean', help: 'One JSON object per feed, one per line (for scripts).' } },
+    run: (v, _p, io) => cmdFeedsList(v, io),
+  },
+  {
+    name: 'feeds add',
+    args: '<url>',
+    positionals: { min: 1, max: 1, missing: 'feeds add needs the feed\'s http(s) URL' },
+    summary: 'Check a feed (fetch, parse, show its first items) and add it if it works; a running Manchete polls it at its next tick.',
+    options: {
+      section: { type: 'string', value: 'S', help: 'The section its items get when they name none.' },
+      interval: { type: 'string', value: '5m', help: 'Poll it this often instead of POLL_INTERVAL (at least 30s).' },
+    },
+    run: (v, p, io) => cmdFeedsAdd(v, p[0]!, io),
+  },
+  {
+    name: 'feeds remove',
+    args: '<url>',
+    positionals: { min: 1, max: 1, missing: 'feeds remove needs the URL of a feed added at run time' },
+    summary: 'Stop polling a feed added at run time (its articles stay). Configured feeds are removed from FEED_URLS or the routes file.',
     options: {},
-    run: (_v, _p, io) => cmdFeeds(io),
+    run: (_v, p, io) => cmdFeedsRemove(p[0]!, io),
+  },
+  {
+    name: 'feeds import',
+    args: '<file.opml>',
+    positionals: { min: 1, max: 1, missing: 'feeds import needs an OPML file' },
+    summary: 'Add every feed of an OPML file (nested folders too), each checked first; then a summary of what failed and why. Exit 1 if any failed.',
+    options: {
+      concurrency: { type: 'string', value: 'N', default: 'FEEDS_IMPORT_CONCURRENCY', help: 'Feeds checked at once.' },
+      'per-host': { type: 'string', value: 'N', default: 'FEEDS_IMPORT_PER_HOST', help: 'Feeds checked at once on one host.' },
+    },
+    run: (v, p, io) => cmdFeedsImport(v, p[0]!, io),
+  },
+  {
+    name: 'feeds export',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    summary: 'Write every feed polled (configured and added at run time) to stdout as OPML 2.0.',
+    options: {},
+    run: (_v, _p, io) => cmdFeedsExport(io),
   },
   {
     name: 'requeue',
@@ -140,6 +191,8 @@ const COMMANDS: CommandSpec[] = [
     },
   },
 ];
+
+const FEEDS_SUBCOMMANDS = ['list', 'add', 'remove', 'import', 'export'];
 
 /** `manchete whatsapp` alone: a group with one subcommand, so its help points at it. */
 const WHATSAPP_GROUP: CommandSpec = {
@@ -243,6 +296,10 @@ function pickCommand(argv: string[]): { spec: CommandSpec; rest: string[] } | { 
   if (first === '--help' || first === '-h') return { spec: COMMANDS.find((c) => c.name === 'help')!, rest };
   // `manchete --some-option` is the default command's option (and its error names the command).
   if (first.startsWith('-')) return { spec: COMMANDS[0]!, rest: argv };
+  if (first === 'feeds' && rest[0] !== undefined && FEEDS_SUBCOMMANDS.includes(rest[0])) {
+    const [sub, ...subRest] = rest;
+    return { spec: COMMANDS.find((c) => c.name === `feeds ${sub}`)!, rest: subRest };
+  }
   if (first === 'whatsapp') {
     const [sub, ...subRest] = rest;
     if (sub === 'login') return { spec: COMMANDS.find((c) => c.name === 'whatsapp login')!, rest: subRest };
@@ -366,26 +423,190 @@ async function readRoutes(config: Config) {
   return config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES;
 }
 
-async function cmdFeeds(io: CliIo): Promise<number> {
+/** Opens the store and the feed administration for one `feeds` subcommand, and closes the store after. */
+async function withFeedAdmin<T>(io: CliIo, fn: (admin: import('./delivery/managed-feeds.js').FeedAdmin, config: Config) => Promise<T>, actor = cliActor(io)): Promise<T> {
   const config = await loadConfigFrom(io);
+  const routes = await readRoutes(config);
   const { openStore } = await import('./store/db.js');
   const { FeedRepo } = await import('./store/feeds.js');
+  const { FeedAdmin } = await import('./delivery/managed-feeds.js');
   const store = await openStore(config.databaseUrl);
   try {
-    const rows = await new FeedRepo(store.db).list();
-    if (rows.length === 0) io.out('No feed has been polled yet. Configured: ' + config.feeds.join(', '));
-    for (const f of rows)
-      io.out(
-        [
-          f.url,
-          `  last poll: ${f.last_polled_at ?? 'never'}; last success: ${f.last_ok_at ?? 'never'}; next: ${f.next_poll_at ?? 'now'}`,
-          `  failures: ${f.failures}${f.last_error ? ` (${f.last_error})` : ''}${f.final_url ? `; moved to ${f.final_url}` : ''}`,
-        ].join('\n'),
-      );
+    const admin = new FeedAdmin({
+      repo: new FeedRepo(store.db),
+      feedUrls: config.feeds,
+      routeFeeds: routes.feeds,
+      check: { fetch: config.fetch, summaryMaxChars: config.summaryMaxChars, itemHtmlMaxBytes: config.itemHtmlMaxBytes },
+      actor,
+    });
+    return await fn(admin, config);
   } finally {
     await store.close();
   }
-  return 0;
+}
+
+/** Who runs the command, for the feeds' `added_by`: `cli (ana)`. */
+const cliActor = (io: CliIo) => `cli (${io.env.USER ?? io.env.LOGNAME ?? io.env.USERNAME ?? 'unknown user'})`;
+
+async function cmdFeedsList(v: Values, io: CliIo): Promise<number> {
+  const { compactDuration } = await import('./delivery/managed-feeds.js');
+  return withFeedAdmin(io, async (admin, config) => {
+    const feeds = await admin.list();
+    for (const f of feeds) {
+      const every = f.intervalMs !== null ? compactDuration(f.intervalMs) : null;
+      if (v.json === true) {
+        io.out(
+          JSON.stringify({
+            url: f.url,
+            origin: f.origin,
+            title: f.title,
+            section: f.section,
+            interval: every,
+            addedBy: f.addedBy,
+            addedAt: f.addedAt,
+            lastPolledAt: f.state?.last_polled_at ?? null,
+            lastOkAt: f.state?.last_ok_at ?? null,
+            failures: f.state?.failures ?? 0,
+            lastError: f.state?.last_error ?? null,
+            nextPollAt: f.state?.next_poll_at ?? null,
+            movedTo: f.state?.final_url ?? null,
+          }),
+        );
+        continue;
+      }
+      const origin = f.origin === 'configuration' ? 'from configuration' : `added${f.addedBy ? ` by ${f.addedBy}` : ''}${f.addedAt ? ` at ${f.addedAt}` : ''}`;
+      const st = f.state;
+      io.out(
+        [
+          `${f.url}${f.title ? ` (${f.title})` : ''}`,
+          `  ${origin}; section: ${f.section ?? '(from the items)'}; every ${every ?? `${compactDuration(config.pollIntervalMs)} (POLL_INTERVAL)`}`,
+          st
+            ? `  last ok: ${st.last_ok_at ?? 'never'}; failures: ${st.failures}; next poll: ${st.next_poll_at ?? 'at the next tick'}${st.final_url ? `; moved to ${st.final_url}` : ''}`
+            : '  not polled yet: polled at the next tick of a running Manchete',
+          ...(st?.last_error ? [`  last error: ${st.last_error}`] : []),
+        ].join('\n'),
+      );
+    }
+    if (v.json !== true) {
+      const managed = feeds.filter((f) => f.origin === 'managed').length;
+      io.out(`${feeds.length} feeds: ${feeds.length - managed} from configuration, ${managed} added at run time`);
+    }
+    return 0;
+  });
+}
+
+async function cmdFeedsAdd(v: Values, url: string, io: CliIo): Promise<number> {
+  const { parseInterval } = await import('./delivery/managed-feeds.js');
+  const intervalArg = optStr(v, 'interval');
+  const interval = intervalArg === undefined ? null : parseInterval(intervalArg);
+  if (typeof interval === 'string') throw new UsageError(`--interval: ${interval}`);
+  const section = optStr(v, 'section')?.trim() || null;
+  return withFeedAdmin(io, async (admin) => {
+    const r = await admin.add(url, { section, intervalMs: interval });
+    if (r.status === 'configured') {
+      io.err(`${url} is already polled from configuration (FEED_URLS or the routes file); change its settings there`);
+      return 1;
+    }
+    if (r.status === 'failed') {
+      io.err(`${url} was not added: ${r.check.reason}`);
+      return 1;
+    }
+    const c = r.check;
+    io.out(`${url} works: ${c.title ? `"${c.title}", ` : ''}${c.items} items${c.finalUrl !== url ? ` (read from ${c.finalUrl})` : ''}. The first ones:`);
+    for (const a of c.sample) io.out(`  · ${a.title}${a.section ? ` [${a.section}]` : ''}${a.publishedAt ? ` (${a.publishedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)` : ''}`);
+    const how = [section ? `section ${section}` : null, intervalArg ? `every ${intervalArg}` : null].filter(Boolean).join(', ');
+    io.out(
+      `${r.status === 'added' ? 'added' : 'updated'} ${url}${how ? ` (${how})` : ''}; a running Manchete polls it at its next tick (its current items are recorded, not posted; new ones are posted)`,
+    );
+    return 0;
+  });
+}
+
+async function cmdFeedsRemove(url: string, io: CliIo): Promise<number> {
+  return withFeedAdmin(io, async (admin, config) => {
+    const r = await admin.remove(url);
+    if (r === 'configured') {
+      io.err(`${url} is from configuration and cannot be removed here; take it out of ${config.feeds.includes(url) ? 'FEED_URLS' : `the routes file (${config.routesFile})`} and restart`);
+      return 1;
+    }
+    if (r === 'unknown') {
+      io.err(`${url} is not a feed added at run time; \`manchete feeds list\` shows the feeds`);
+      return 1;
+    }
+    io.out(`removed ${url}; a running Manchete stops polling it at its next tick (its articles stay)`);
+    return 0;
+  });
+}
+
+async function cmdFeedsImport(v: Values, file: string, io: CliIo): Promise<number> {
+  const limit = (name: string): number | undefined => {
+    const raw = optStr(v, name);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--${name} is a whole number from 1 to 256, not "${raw}"`);
+    return n;
+  };
+  const concurrency = limit('concurrency');
+  const perHost = limit('per-host');
+  const { readFile } = await import('node:fs/promises');
+  const { basename } = await import('node:path');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`${file} cannot be read: ${(err as Error).message}`);
+  }
+  const { OpmlError } = await import('./sources/opml.js');
+  return withFeedAdmin(
+    io,
+    async (admin, config) => {
+      let bar: import('cli-progress').SingleBar | null = null;
+      const started = Date.now();
+      let summary;
+      try {
+        summary = await admin.importOpml(text, {
+          concurrency: concurrency ?? config.feedsImport.concurrency,
+          perHost: perHost ?? config.feedsImport.perHost,
+          onStart: async (total) => {
+            if (!io.tty || total === 0) return;
+            const { SingleBar, Presets } = await import('cli-progress');
+            bar = new SingleBar({ format: 'checking feeds [{bar}] {value}/{total} · {failed} failed · {eta_formatted} left', hideCursor: true, stream: process.stdout }, Presets.shades_classic);
+            bar.start(total, 0, { failed: 0 });
+          },
+          onProgress: (() => {
+            let failed = 0;
+            return (p) => {
+              if (!p.ok) failed++;
+              if (bar) bar.update(p.done, { failed });
+              else if (!io.tty) io.out(`[${p.done}/${p.total}] ${p.ok ? 'ok' : 'failed'} ${p.url}`);
+            };
+          })(),
+        });
+      } catch (err) {
+        if (err instanceof OpmlError) throw new Error(`${file}: ${err.message}`);
+        throw err;
+      } finally {
+        (bar as import('cli-progress').SingleBar | null)?.stop();
+      }
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      io.out(
+        `${file}: ${summary.total} feeds in ${secs} s: ${summary.added.length} added, ${summary.already.length} already polled, ${summary.failed.length} failed${summary.failed.length ? ':' : ''}`,
+      );
+      for (const f of summary.failed) io.out(`  ${f.url}: ${f.reason}`);
+      if (summary.added.length) io.out('a running Manchete polls the added feeds at its next tick');
+      return summary.failed.length ? 1 : 0;
+    },
+    `opml ${basename(file)} (${io.env.USER ?? io.env.LOGNAME ?? io.env.USERNAME ?? 'unknown user'})`,
+  );
+}
+
+async function cmdFeedsExport(io: CliIo): Promise<number> {
+  return withFeedAdmin(io, async (admin) => {
+    const { opml, skipped } = await admin.exportOpml();
+    io.out(opml.replace(/\n$/, ''));
+    if (skipped.length) io.err(`left out of the OPML (local files, not web feeds): ${skipped.join(', ')}`);
+    return 0;
+  });
 }
 
 async function cmdRequeue(sinceArg: string, io: CliIo): Promise<number> {
@@ -460,6 +681,7 @@ if (/cli\.(ts|js)$/.test(invoked)) {
     out: (s) => process.stdout.write(`${s}\n`),
     err: (s) => process.stderr.write(`manchete: ${s}\n`),
     env: process.env,
+    tty: process.stdout.isTTY === true,
   });
   process.exitCode = code;
 }

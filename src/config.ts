@@ -140,6 +140,8 @@ export const DEFAULTS = {
   USER_AGENT: 'Manchete/0.1 (+https://github.com/manchete; news to chat)',
   FETCH_PAGES: 'true',
   FETCH_ALLOW_PRIVATE: '',
+  FEEDS_IMPORT_CONCURRENCY: '16',
+  FEEDS_IMPORT_PER_HOST: '2',
   SUMMARY_MAX_CHARS: '300',
   ITEM_HTML_MAX_BYTES: '256KB',
   TEMPLATES_DIR: 'templates',
@@ -193,6 +195,8 @@ const schema = z.object({
   USER_AGENT: str,
   FETCH_PAGES: bool('FETCH_PAGES'),
   FETCH_ALLOW_PRIVATE: str.transform(list),
+  FEEDS_IMPORT_CONCURRENCY: int('FEEDS_IMPORT_CONCURRENCY', 1, 256),
+  FEEDS_IMPORT_PER_HOST: int('FEEDS_IMPORT_PER_HOST', 1, 64),
   SUMMARY_MAX_CHARS: int('SUMMARY_MAX_CHARS', 60, 3000),
   ITEM_HTML_MAX_BYTES: size('ITEM_HTML_MAX_BYTES'),
   TEMPLATES_DIR: str,
@@ -253,6 +257,8 @@ export interface Config {
   maxArticleAgeMs: number;
   /** `allowPrivate`: FETCH_ALLOW_PRIVATE's CIDRs, which URLs from feed content, pages, redirects and chat may still reach. */
   fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; allowPrivate: string[] };
+  /** `manchete feeds import`: feeds checked at once overall (FEEDS_IMPORT_CONCURRENCY) and per host (FEEDS_IMPORT_PER_HOST). */
+  feedsImport: { concurrency: number; perHost: number };
   summaryMaxChars: number;
   /** Longest summary/content HTML of one feed item read for text, in bytes (ITEM_HTML_MAX_BYTES). */
   itemHtmlMaxBytes: number;
@@ -374,6 +380,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       fetchPages: e.FETCH_PAGES,
       allowPrivate: e.FETCH_ALLOW_PRIVATE,
     },
+    feedsImport: { concurrency: e.FEEDS_IMPORT_CONCURRENCY, perHost: e.FEEDS_IMPORT_PER_HOST },
     summaryMaxChars: e.SUMMARY_MAX_CHARS,
     itemHtmlMaxBytes: e.ITEM_HTML_MAX_BYTES,
     templatesDir: e.TEMPLATES_DIR,

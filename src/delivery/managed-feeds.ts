@@ -174,7 +174,7 @@ export class FeedAdmin {
    */
   async importOpml(
     text: string,
-    opts: { concurrency: number; perHost: number; actor?: string; onStart?: (total: number) => void; onProgress?: (p: ImportProgress) => void },
+    opts: { concurrency: number; perHost: number; actor?: string; onStart?: (total: number) => void | Promise<void>; onProgress?: (p: ImportProgress) => void },
   ): Promise<ImportSummary> {
     const feeds = readOpml(text);
     const managed = new Set((await this.o.repo.managed()).map((m) => m.url));
@@ -182,7 +182,7 @@ export class FeedAdmin {
     const todo: { feed: OpmlFeed; intervalMs: number | null }[] = [];
     let done = 0;
     const report = (url: string, ok: boolean) => opts.onProgress?.({ done: ++done, total: feeds.length, url, ok });
-    opts.onStart?.(feeds.length);
+    await opts.onStart?.(feeds.length);
     for (const feed of feeds) {
       if (this.configured.has(feed.url) || managed.has(feed.url)) {
         summary.already.push(feed.url);

@@ -95,5 +95,8 @@ export function writeOpml(feeds: readonly OpmlOut[], opts: { title: string; now?
     ...(f.section ? { category: f.section } : {}),
     ...(f.interval ? { interval: f.interval } : {}),
   }));
+  // OPML 2.0's <body> holds one or more outlines (feedsmith refuses an empty one): with no feed, a
+  // comment outline says so, and reading the file back finds no feed in it.
+  if (outlines.length === 0) outlines.push({ text: 'no feeds', isComment: true });
   return generateOpml({ head: { title: opts.title, dateCreated: opts.now ?? new Date() }, body: { outlines } }, { extraOutlineAttributes: EXTRA });
 }
