@@ -77,6 +77,7 @@ const COMMANDS: CommandSpec[] = [
       platform: { type: 'string', value: 'telegram|whatsapp|both', default: 'both', help: 'Which platforms to render for.' },
       limit: { type: 'string', value: 'N', default: '5', help: 'How many articles to show (the most recent).' },
       json: { type: 'boolean', help: 'One JSON object per article, one per line (for scripts).' },
+      explain: { type: 'boolean', help: 'Say for each configured destination whether the article would go there, and why.' },
     },
     run: (v, p, io) => cmdPreview(v, p[0]!, io),
   },
@@ -383,6 +384,7 @@ async function cmdPreview(v: Values, input: string, io: CliIo): Promise<number> 
     fetch: config.fetch,
     feedSettings: new Map(routes.feeds.map((f) => [f.url, f])),
     destinations: previewDestinations({ telegram: config.telegram.chats, whatsapp: config.whatsapp.chats }, routes.destinations),
+    explain: v.explain === true,
   });
   if (items.length === 0) {
     io.err(`${input} has no articles`);

@@ -8,6 +8,7 @@ import type { Renderer } from '../render/renderer.js';
 import type { OutboundMessage, Platform } from '../render/types.js';
 import type { RouteFeed } from './routes-file.js';
 import type { DestinationOptions } from './types.js';
+import { explainRouting, type RoutingExplanation } from './filters.js';
 
 /**
  * `manchete preview`: what each platform would receive for a feed, a file or an article page, without
@@ -29,7 +30,9 @@ export interface PreviewOptions {
    * The configured destinations, in configuration order: each platform is rendered with the options of
    * its first destination (locale, UTM tags, template), as that destination would receive it.
    */
-  destinations?: readonly { platform: Platform; options: DestinationOptions }[];
+  destinations?: readonly { id?: string; platform: Platform; options: DestinationOptions }[];
+  /** `--explain`: say for each destination whether each article would go there, and why (delivery/filters.ts). */
+  explain?: boolean;
   /** ITEM_HTML_MAX_BYTES. */
   itemHtmlMaxBytes?: number;
   /** Take the newest articles by date instead of the first in feed order. */
@@ -42,6 +45,8 @@ export interface PreviewItem {
   via: 'feed' | 'page';
   telegram?: OutboundMessage[];
   whatsapp?: OutboundMessage[];
+  /** With `explain`: one verdict per configured destination, in configuration order. */
+  explain?: RoutingExplanation[];
 }
 
 /** An HTML page that is an article (not a home page listing feeds). */
@@ -97,6 +102,8 @@ export async function preview(input: string, o: PreviewOptions): Promise<Preview
   return enriched.map((article) => {
     const item: PreviewItem = { article, via };
     for (const p of o.platforms) item[p] = o.renderer.render(article, p, o.destinations?.find((d) => d.platform === p)?.options ?? {});
+    // The same decision routing makes when the article is posted (feeds, sections, include/exclude).
+    if (o.explain) item.explain = explainRouting(article, (o.destinations ?? []).map((d) => ({ id: d.id ?? d.platform, options: d.options })));
     return item;
   });
 }
@@ -133,6 +140,7 @@ export function previewJson(item: PreviewItem): string {
     },
     ...(item.telegram ? { telegram: msgs(item.telegram) } : {}),
     ...(item.whatsapp ? { whatsapp: msgs(item.whatsapp) } : {}),
+    ...(item.explain ? { explain: item.explain.map((e) => ({ destination: e.destination, pass: e.pass, reason: e.reason })) } : {}),
   });
 }
 
@@ -149,6 +157,11 @@ export function previewText(item: PreviewItem, width = 72): string {
       lines.push(m.text, '');
     });
   }
+  if (item.explain) {
+    if (item.explain.length === 0) lines.push('[routing] no destination is configured (TELEGRAM_CHATS, WHATSAPP_CHATS, ROUTES_FILE)', '');
+    for (const e of item.explain) lines.push(`[routing] ${e.destination}: ${e.pass ? 'goes' : 'does not go'} (${e.reason})`);
+    if (item.explain.length) lines.push('');
+  }
   return lines.join('\n');
 }
 
@@ -160,12 +173,13 @@ export function previewText(item: PreviewItem, width = 72): string {
 export function previewDestinations(
   env: { telegram: readonly string[]; whatsapp: readonly string[] },
   routes: readonly { platform: Platform; chat: string; options: DestinationOptions }[],
-): { platform: Platform; options: DestinationOptions }[] {
-  const out: { platform: Platform; options: DestinationOptions }[] = [];
+): { id: string; platform: Platform; options: DestinationOptions }[] {
+  const out: { id: string; platform: Platform; options: DestinationOptions }[] = [];
   for (const platform of ['telegram', 'whatsapp'] as const) {
     const own = routes.filter((r) => r.platform === platform);
-    for (const chat of env[platform]) out.push({ platform, options: own.find((r) => r.chat === chat)?.options ?? {} });
-    for (const r of own) if (!env[platform].includes(r.chat)) out.push({ platform, options: r.options });
+    // `platform:chat` is the destination id (`telegram:-1001234:42` for a topic), as /status names it.
+    for (const chat of env[platform]) out.push({ id: `${platform}:${chat}`, platform, options: own.find((r) => r.chat === chat)?.options ?? {} });
+    for (const r of own) if (!env[platform].includes(r.chat)) out.push({ id: `${platform}:${r.chat}`, platform, options: r.options });
   }
   return out;
 }
