@@ -55,7 +55,8 @@ export function readOpml(text: string): OpmlFeed[] {
           seen.add(url);
           out.push({
             url,
-            title: (o.title ?? o.text)?.trim() || null,
+            // An untitled feed is written with its URL as its text (OPML requires one): that is no title.
+            title: [o.title, o.text].map((t) => t?.trim()).find((t) => t && t !== url) ?? null,
             section: firstCategory(o.category) ?? folder,
             interval: typeof o.interval === 'string' ? o.interval.trim() || null : null,
           });
