@@ -117,6 +117,51 @@ describe('manchete preview', () => {
     expect(bad.err[0]).toContain('POLL_INTERVAL="2 minutos" is not a duration');
   });
 
+  it('--explain says for each destination whether each article goes there and why, in text and JSON', async () => {
+    const { tempDir } = await import('../e2e/helpers.js');
+    const { rmSync, writeFileSync } = await import('node:fs');
+    const dir = tempDir();
+    const routes = `${dir}/routes.yaml`;
+    writeFileSync(
+      routes,
+      [
+        'destinations:',
+        '  - { platform: telegram, chat: "@mundo", include: { sections: [Mundo] } }',
+        '  - { platform: telegram, chat: "-1001234:42", exclude: { keywords: [Segunda] } }',
+        `  - { platform: whatsapp, chat: "120363000000000000@newsletter", feeds: ["${site.urlFor('/outro/')}"] }`,
+      ].join('\n'),
+    );
+    try {
+      const env = { ROUTES_FILE: routes };
+      const text = await run(['preview', site.urlFor('/feed/'), '--explain', '--platform', 'telegram'], env);
+      expect(text.code, text.err.join('\n')).toBe(0);
+      const segunda = text.out.find((b) => b.includes('Segunda'))!;
+      const primeira = text.out.find((b) => b.includes('Primeira'))!;
+      expect(segunda.split('\n').filter((l) => l.startsWith('[routing]'))).toEqual([
+        '[routing] telegram:@mundo: does not go (matches no include rule)',
+        '[routing] telegram:-1001234:42: does not go (excluded by keyword "Segunda" in title)',
+        `[routing] whatsapp:120363000000000000@newsletter: does not go (feed ${site.urlFor('/feed/')} is not in its feeds)`,
+      ]);
+      expect(primeira).toContain('[routing] telegram:@mundo: goes (included by section "Mundo")');
+      expect(primeira).toContain('[routing] telegram:-1001234:42: goes (matches no exclude rule)');
+
+      const json = await run(['preview', site.urlFor('/feed/'), '--explain', '--json'], env);
+      const first = JSON.parse(json.out.find((l) => l.includes('Primeira'))!) as { explain: { destination: string; pass: boolean; reason: string }[] };
+      expect(first.explain.map((e) => [e.destination, e.pass])).toEqual([
+        ['telegram:@mundo', true],
+        ['telegram:-1001234:42', true],
+        ['whatsapp:120363000000000000@newsletter', false],
+      ]);
+      // Without --explain the JSON shape is unchanged.
+      const plain = JSON.parse((await run(['preview', site.urlFor('/feed/'), '--json'], env)).out[0]!) as Record<string, unknown>;
+      expect(plain.explain).toBeUndefined();
+      // No destination configured: it says so.
+      expect((await run(['preview', site.urlFor('/feed/'), '--explain', '--limit', '1'])).out[0]).toContain('[routing] no destination is configured');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes nothing to the database', async () => {
     const r = await run(['preview', SAMPLE, '--json'], { DATABASE_URL: 'sqlite:/nonexistent-dir/should-not-be-created.db' });
     expect(r.code).toBe(0);
@@ -126,7 +171,7 @@ describe('manchete preview', () => {
 describe('manchete help', () => {
   it('lists every command', async () => {
     const r = await run(['help']);
-    for (const c of ['start', 'preview', 'push', 'whatsapp login', 'feeds', 'requeue', 'doctor']) expect(r.out[0]).toContain(c);
+    for (const c of ['start', 'preview', 'push', 'whatsapp login', 'feeds', 'feeds add', 'feeds remove', 'feeds list', 'feeds import', 'feeds export', 'requeue', 'doctor']) expect(r.out[0]).toContain(c);
     expect(readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8')).toContain('manchete preview');
   });
 });
