@@ -19,6 +19,10 @@ rows.push(
   { bench: 'ingest 500 items', measure: 'peak RSS (MB)', figure: num(ingest.peakRssMb).toFixed(0), target: '< 150', ok: num(ingest.peakRssMb) < 150 },
 );
 
+process.stderr.write('feeds import of a 1,000-feed OPML file (50 loopback hosts, 50 ms per answer)…\n');
+const opml = await runScenario('feeds-import', ['1000', '50']);
+rows.push({ bench: 'feeds import, 1,000 feeds', measure: 'seconds, all checked and added (16 at once, 2/host)', figure: num(opml.seconds).toFixed(1), target: '≤ 30', ok: num(opml.seconds) <= 30 });
+
 const chats = quick ? 400 : 2000;
 process.stderr.write(`Telegram fan-out to ${chats} private chats with limits enforced (about ${Math.round(chats / 29)} s)…\n`);
 const limited = await runScenario('fanout', ['limited', String(chats)]);
