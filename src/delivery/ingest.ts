@@ -156,7 +156,8 @@ export class Pipeline {
       const pollUrl = row.final_url ?? url;
       const outcome = await fetchFeed(
         { url: pollUrl, etag: row.etag, lastModified: row.last_modified },
-        { ...this.o.fetch, maxBytes: this.o.fetch.maxBytes, trusted: pollUrl === url },
+        // A feed added at run time (`trusted: false` in its settings) is hostile on every hop.
+        { ...this.o.fetch, maxBytes: this.o.fetch.maxBytes, trusted: pollUrl === url && settings?.trusted !== false },
       );
       if (outcome.status === 'not-modified') {
         const next = this.nextPoll(url, started, outcome.maxAgeS, null);

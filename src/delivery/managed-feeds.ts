@@ -34,7 +34,7 @@ export function configuredFeeds(feedUrls: readonly string[], routeFeeds: readonl
 
 /** The settings a managed feed polls with, in the routes file's shape (what the pipeline reads). */
 export function managedSettings(m: ManagedFeed): RouteFeed {
-  return { url: m.url, intervalMs: m.intervalS !== null ? m.intervalS * 1000 : null, boilerplate: [], backfill: null, section: m.section };
+  return { url: m.url, intervalMs: m.intervalS !== null ? m.intervalS * 1000 : null, boilerplate: [], backfill: null, section: m.section, trusted: false };
 }
 
 /**

@@ -79,6 +79,11 @@ export interface RouteFeed {
   boilerplate: RegExp[];
   backfill: number | null;
   section: string | null;
+  /**
+   * False for feeds added at run time (`manchete feeds add/import`): polled as hostile input on every hop
+   * (http(s), public addresses or FETCH_ALLOW_PRIVATE). Configured feeds leave it out: their first hop is trusted.
+   */
+  trusted?: boolean;
 }
 
 export interface RouteDestination {

@@ -8,6 +8,7 @@ import { startApp } from '../../src/main.js';
 import { createPlatformModules } from '../../src/platforms/index.js';
 import { EMPTY_ROUTES } from '../../src/delivery/routes-file.js';
 import { openStore } from '../../src/store/db.js';
+import { FeedRepo } from '../../src/store/feeds.js';
 import { startFakeTelegram } from '../fakes/telegram-api.js';
 import { startFeedServer, type FeedServer } from '../helpers/feed-server.js';
 import { memoryLogger, TOKEN } from '../platforms/telegram/helpers.js';
@@ -176,4 +177,32 @@ describe('a running manchete start follows feeds added and removed by the CLI', 
     await app.dispatcher.idle();
     expect(fake.sent).toHaveLength(1);
   }, 90_000);
+});
+
+describe('feeds added at run time are outside input when polled too', () => {
+  it('a managed feed on a private address is refused at every poll, while a configured one there is read', async () => {
+    const dir = tempDir('manchete-untrusted-');
+    const site: FeedServer = await startFeedServer({});
+    site.route('/configurado.xml', { body: rss(site.origin, [{ id: 'c1', title: 'Configurado', section: 'Mundo', minute: 1 }]), contentType: 'application/rss+xml' });
+    site.route('/gerido.xml', { body: rss(site.origin, [{ id: 'g1', title: 'Gerido', section: 'Mundo', minute: 1 }]), contentType: 'application/rss+xml' });
+    const dbUrl = `sqlite:${join(dir, 'db.sqlite')}`;
+    // Written straight to the table (as if its host had resolved to a public address when it was added).
+    const pre = await openStore(dbUrl);
+    await new FeedRepo(pre.db).addManaged({ url: site.urlFor('/gerido.xml'), addedBy: 'teste' });
+    await pre.close();
+    // No FETCH_ALLOW_PRIVATE: loopback is private.
+    const config = loadConfig({ DATABASE_URL: dbUrl, FEED_URLS: site.urlFor('/configurado.xml'), POLL_INTERVAL: '5s', HTTP_PORT: '0', FETCH_PAGES: 'false', LOG_LEVEL: 'debug' });
+    const mem = memoryLogger();
+    const app = await startApp({ config, logger: mem.logger, platforms: [], routes: EMPTY_ROUTES, print: () => undefined });
+    cleanup.push(async () => {
+      await app.stop();
+      await site.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await until(async () => (await app.feeds.get(site.urlFor('/gerido.xml')))?.failures === 1, 15_000, 'the managed feed polled once');
+    expect((await app.feeds.get(site.urlFor('/gerido.xml')))?.last_error).toMatch(/resolves to a loopback address \(127\.0\.0\.1\); allow it with FETCH_ALLOW_PRIVATE/);
+    expect(site.requests.filter((q) => q.path === '/gerido.xml')).toHaveLength(0);
+    await until(async () => (await app.feeds.get(site.urlFor('/configurado.xml')))?.primed_at != null, 15_000, 'the configured feed read');
+    expect(await app.feeds.get(site.urlFor('/configurado.xml'))).toMatchObject({ failures: 0, last_error: null });
+  }, 30_000);
 });
