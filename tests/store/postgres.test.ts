@@ -273,6 +273,29 @@ describe.skipIf(postgresUnavailable !== null)(
         expect(typeof list[1]?.failures).toBe('number');
         expect(await feeds.get('https://nope.example/')).toBeUndefined();
       });
+
+      it('feeds added at run time: add (racing too), update, read as managed in order, remove', async () => {
+        const store = await freshStore('managed_feeds');
+        let now = t0;
+        const feeds = new FeedRepo(store.db, () => now);
+        const adds = await Promise.all([
+          feeds.addManaged({ url: 'https://c.example/feed', section: 'Política', intervalS: 300, addedBy: 'cli (ana)' }),
+          feeds.addManaged({ url: 'https://c.example/feed', section: 'Política', intervalS: 300, addedBy: 'cli (ana)' }),
+        ]);
+        expect(adds.filter(Boolean).length).toBeGreaterThanOrEqual(1);
+        now = new Date(t0.getTime() + 1000);
+        await feeds.ensure('https://a.example/configured');
+        expect(await feeds.addManaged({ url: 'https://a.example/configured', addedBy: 'cli (bia)' })).toBe(true);
+        expect(await feeds.addManaged({ url: 'https://c.example/feed', section: 'Brasil', addedBy: 'cli (bia)' })).toBe(false);
+        expect(await feeds.managed()).toEqual([
+          { url: 'https://c.example/feed', section: 'Brasil', intervalS: null },
+          { url: 'https://a.example/configured', section: null, intervalS: null },
+        ]);
+        expect(await feeds.get('https://c.example/feed')).toMatchObject({ managed: 1, added_by: 'cli (ana)', added_at: t0.toISOString() });
+        expect(await feeds.removeManaged('https://c.example/feed')).toBe(true);
+        expect(await feeds.removeManaged('https://c.example/feed')).toBe(false);
+        expect((await feeds.managed()).map((m) => m.url)).toEqual(['https://a.example/configured']);
+      });
     });
 
     describe('Outbox', () => {
