@@ -20,6 +20,8 @@ export interface CliIo {
   env: Record<string, string | undefined>;
   /** stdout is a terminal: `feeds import` draws a progress bar there (plain lines otherwise). */
   tty?: boolean;
+  /** Where the progress bar is drawn when `tty` (process.stdout by default). */
+  progress?: NodeJS.WritableStream;
 }
 
 /** One option as the operator types it: `--name VALUE` (string) or `--name` (boolean). */
@@ -572,7 +574,7 @@ async function cmdFeedsImport(v: Values, file: string, io: CliIo): Promise<numbe
           onStart: async (total) => {
             if (!io.tty || total === 0) return;
             const { SingleBar, Presets } = await import('cli-progress');
-            bar = new SingleBar({ format: 'checking feeds [{bar}] {value}/{total} · {failed} failed · {eta_formatted} left', hideCursor: true, stream: process.stdout }, Presets.shades_classic);
+            bar = new SingleBar({ format: 'checking feeds [{bar}] {value}/{total} · {failed} failed · {eta_formatted} left', hideCursor: true, stream: io.progress ?? process.stdout }, Presets.shades_classic);
             bar.start(total, 0, { failed: 0 });
           },
           onProgress: (() => {

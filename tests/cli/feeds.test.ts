@@ -179,6 +179,25 @@ describe('manchete feeds import and export', () => {
     expect(site.requests.length).toBe(before);
   });
 
+  it('on a terminal, a progress bar instead of a line per feed, then the same summary', async () => {
+    const { PassThrough } = await import('node:stream');
+    const file = join(dir, 'terminal.opml');
+    writeFileSync(file, `<opml version="2.0"><body><outline text="a" xmlUrl="${site.urlFor('/config.xml')}"/><outline text="b" xmlUrl="${site.urlFor('/sumiu.xml')}"/></body></opml>`);
+    const drawn = new PassThrough();
+    let bar = '';
+    drawn.on('data', (d: Buffer) => (bar += d.toString()));
+    // cli-progress draws only on a TTY-like stream: give the pass-through the methods it calls.
+    Object.assign(drawn, { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    const out: string[] = [];
+    const code = await runCli(['feeds', 'import', file], { out: (s) => out.push(s), err: () => undefined, env, tty: true, progress: drawn });
+    expect(code).toBe(1);
+    expect(bar).toContain('checking feeds [');
+    expect(bar).toContain('2/2 · 1 failed');
+    expect(out.some((l) => /^\[\d\/2\]/.test(l))).toBe(false);
+    expect(out[0]).toMatch(/2 feeds in [\d.]+ s: 0 added, 1 already polled, 1 failed:$/);
+    expect(out[1]).toContain('404');
+  });
+
   it('a file that is not OPML, or missing, is one line and exit 1', async () => {
     const notOpml = join(dir, 'feed.xml');
     writeFileSync(notOpml, '<rss version="2.0"><channel><title>x</title></channel></rss>');
