@@ -20,7 +20,7 @@ import { planListeners } from './http/listeners.js';
 import { startHttpServer } from './http/server.js';
 import { mountHooks } from './http/hooks.js';
 import type { Hook } from './lib/hook.js';
-import { WebSub } from './sources/websub.js';
+import { WebSub, type WebSubOptions } from './sources/websub.js';
 import { WebSubRepo } from './store/websub.js';
 import { readArticlePage } from './sources/page.js';
 import { createPublishHook } from './delivery/publish-hook.js';
@@ -55,6 +55,8 @@ export interface AppDeps {
   routes?: RoutesFile;
   /** Dispatcher timings (breaker thresholds, probe and retry backoff): tests shorten them. */
   dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'sendTimeoutMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
+  /** WebSub timings (how often leases are checked, how long a verification may take): tests shorten them. */
+  websub?: Pick<WebSubOptions, 'checkEveryMs' | 'verifyTimeoutMs'>;
 }
 
 export interface App {
@@ -177,6 +179,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
         for (let i = 0; i < 20 && (await pipeline.pollFeed(url)).status === 'skipped'; i++) await new Promise((r) => setTimeout(r, 250));
       },
       logger,
+      ...deps.websub,
     });
   // Instant intake: the CMS publish hook and the WebSub callbacks, on the public (or single) listener.
   const intakeHooks: Hook[] = [];
