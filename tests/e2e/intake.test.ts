@@ -136,6 +136,16 @@ describe('CMS publish hook, end to end', () => {
     expect(refused.json.error).toContain('FETCH_ALLOW_PRIVATE');
   });
 
+  it('in Telegram webhook mode the hook is on the public listener, not on the admin one', async () => {
+    const t = await setup({ env: { TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram-hook', TELEGRAM_WEBHOOK_SECRET: 'segredo_de_teste_123', ADMIN_PORT: '0' } });
+    expect(t.app.adminUrl).not.toBe(t.app.httpUrl);
+    const item = JSON.stringify({ url: `${t.site.origin}/n/publico`, title: 'Pelo ouvinte público', summary: 'Uma notícia publicada pelo gancho no ouvinte público do modo webhook.' });
+    const atAdmin = await fetch(`${t.app.adminUrl}/hooks/publish`, { method: 'POST', headers: { 'x-manchete-signature': sign(item) }, body: item });
+    expect(atAdmin.status).toBe(404);
+    expect((await t.publish(item)).status).toBe(202);
+    await t.fake.waitFor(() => t.fake.sentTo(CHANNEL).length === 1, 10_000, 'the post');
+  });
+
   it('an unsigned or wrongly signed request posts nothing', async () => {
     const t = await setup();
     const item = JSON.stringify({ url: `${t.site.origin}/n/x`, title: 'Falsa', summary: 'Uma notícia que ninguém assinou e que não deve ser publicada.' });
