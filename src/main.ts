@@ -316,7 +316,6 @@ export async function startApp(deps: AppDeps): Promise<App> {
     logger,
     tick: () => pipeline.pollDue(feedUrls),
   });
-  await websub?.start();
   void scheduler.runNow();
 
   // Listeners: one (health, metrics) without a webhook; in webhook mode a public one for the webhook only
@@ -349,6 +348,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
       logger.warn({ event: 'http.failed', listener: plan.name, err: (err as Error).message }, `could not listen on ${plan.host}:${plan.port} (${(err as Error).message}); ${what} off. Set ${setting} to a free port, or 0 to turn it off.`);
     }
   }
+
+  // After the listeners: a hub verifies a request at once, so the callback must be answering by then.
+  await websub?.start();
 
   let stopping: Promise<void> | null = null;
   app.stop = () =>

@@ -217,6 +217,8 @@ export function renewMarginMs(leaseSeconds: number): number {
 export class WebSub {
   private readonly live = new Set<string>();
   private readonly busy = new Set<string>();
+  /** Discoveries made before `start` (the first poll runs before the listeners): handled by `start`. */
+  private early: Map<string, { hub: string; topic: string }> | null = new Map();
   private readonly clock: () => Date;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
@@ -232,6 +234,7 @@ export class WebSub {
     return this.live.has(feedUrl);
   }
 
+  /** Call once the callback listener is up: hubs verify at once, and an unanswered verification is lost. */
   async start(): Promise<void> {
     const now = this.clock().getTime();
     for (const row of await this.o.repo.list()) {
@@ -244,6 +247,9 @@ export class WebSub {
     const every = this.o.checkEveryMs ?? 60_000;
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
+    const early = this.early ?? new Map();
+    this.early = null;
+    for (const [feed, found] of early) this.consider(feed, found.hub, found.topic);
   }
 
   async stop(): Promise<void> {
@@ -262,11 +268,16 @@ export class WebSub {
    * that hub and topic (a changed hub or topic replaces the old one). Never throws: discovery is best-effort.
    */
   discovered(feedUrl: string, got: { text: string; finalUrl: string; link: string | null }): void {
-    if (this.busy.has(feedUrl)) return;
     const found = discoverHub(got.text, got.link, got.finalUrl);
     const hub = found.hubs[0];
     if (!hub) return;
     const topic = found.self ?? got.finalUrl;
+    if (this.early) this.early.set(feedUrl, { hub, topic });
+    else this.consider(feedUrl, hub, topic);
+  }
+
+  private consider(feedUrl: string, hub: string, topic: string): void {
+    if (this.busy.has(feedUrl)) return;
     this.busy.add(feedUrl);
     void (async () => {
       const old = await this.o.repo.forFeed(feedUrl);

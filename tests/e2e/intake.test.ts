@@ -83,7 +83,14 @@ async function setup(opts: { env?: Record<string, string>; hub?: FakeHub; selfPa
     const res = await fetch(`${app.httpUrl}/hooks/publish`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-manchete-signature': signature }, body });
     return { status: res.status, json: (await res.json()) as { id?: string; error?: string } };
   };
-  return { app, fake, site, mem, feedUrl, publish, setStories: (s: Story[]) => (stories = s), stories: () => stories };
+  /** A second start on the same database with other settings (the first app must be stopped). */
+  const restart = async (env: Record<string, string>) => {
+    const next = loadConfig({ ...Object.fromEntries(Object.entries({ DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, FEED_URLS: site.urlFor('/feed.xml'), TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.apiRoot, TELEGRAM_CHATS: '@canal', HTTP_PORT: String(port), FETCH_PAGES: 'false', FETCH_ALLOW_PRIVATE: '127.0.0.1/32', ...(opts.hub ? { PUBLIC_URL: `http://127.0.0.1:${port}` } : {}) })), ...env });
+    const again = await startApp({ config: next, logger: mem.logger, platforms: await createPlatformModules(next, mem.logger, EMPTY_ROUTES), routes: EMPTY_ROUTES, print: () => undefined, websub: { checkEveryMs: 100 } });
+    cleanup.push(() => again.stop());
+    return again;
+  };
+  return { app, fake, site, mem, feedUrl, publish, restart, setStories: (s: Story[]) => (stories = s), stories: () => stories };
 }
 
 const subscriptions = (app: App) => app.store.db.selectFrom('websub_subscriptions').selectAll().execute();
@@ -215,6 +222,18 @@ describe('WebSub, end to end with the fake hub', () => {
     const live = (await subscriptions(t.app))[0]!;
     expect(live.state).toBe('live');
     expect(Date.parse(live.expires_at!)).toBeGreaterThan(Date.now());
+  });
+
+  it('a subscription whose feed left the configuration is unsubscribed at the next start', async () => {
+    const hub = await startFakeHub();
+    const t = await setup({ hub });
+    await hub.waitFor(() => hub.active(t.feedUrl).length === 1, 10_000, 'a verified subscription');
+    await t.app.stop();
+    t.site.route('/outro.xml', { body: rss(t.site.origin, []), contentType: 'application/rss+xml' });
+    const again = await t.restart({ FEED_URLS: t.site.urlFor('/outro.xml') });
+    await hub.waitFor(() => hub.active(t.feedUrl).length === 0, 10_000, 'the unsubscription');
+    expect(hub.requests.at(-1)).toMatchObject({ mode: 'unsubscribe', topic: t.feedUrl });
+    await until(async () => (await subscriptions(again)).length === 0, 5_000, 'the row removed');
   });
 
   it('a hub that refuses leaves polling as it was and retries later', async () => {
