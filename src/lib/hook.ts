@@ -4,7 +4,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * A framework-free HTTP endpoint (the CMS publish hook, the WebSub callbacks): plain values in, plain
  * values out, so the same handler runs under node:http today and any framework later; the listener only
  * adapts requests to this shape (src/http/hooks.ts). Bodies arrive whole, already cut at `maxBodyBytes`
- * by the adapter, which answers 413 itself past the limit without reading further.
+ * by the adapter, which answers 413 itself past the limit without reading further (under hono:
+ * its `bodyLimit` middleware with `maxBodyBytes`).
  */
 export interface HookRequest {
   method: string;
@@ -40,21 +41,6 @@ export const json = (status: number, value: unknown): HookResponse => ({
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify(value),
 });
-
-/**
- * Reads a body chunk by chunk, stopping as soon as it passes `maxBytes` (null then): a client cannot make
- * the server hold more than the limit. Works on a node IncomingMessage and a web ReadableStream alike.
- */
-export async function readLimited(source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of source) {
-    total += chunk.byteLength;
-    if (total > maxBytes) return null;
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks, total);
-}
 
 const DIGESTS = new Set(['sha1', 'sha256', 'sha384', 'sha512']);
 
