@@ -40,6 +40,12 @@ process.stderr.write('outbox with 100,000 pending deliveries…\n');
 const backlog = await runScenario('fanout', ['backlog', '100000']);
 rows.push({ bench: '100,000 pending deliveries', measure: 'peak RSS while draining (MB)', figure: num(backlog.peakRssMb).toFixed(0), target: '≤ 200', ok: num(backlog.peakRssMb) <= 200 });
 
+process.stderr.write('instant intake: 20 stories each by publish hook, WebSub fat ping, polling at POLL_INTERVAL=5s (about 3½ min)…\n');
+for (const m of ['webhook', 'websub', 'polling'] as const) {
+  const r = await runScenario('latency', [m]), target = m === 'polling' ? 5000 + 1000 : 1000;
+  rows.push({ bench: `latency ${m === 'polling' ? 'polling 5s' : m}, 20 stories`, measure: 'to the first channel message, p50 / p95 (ms)', figure: `${num(r.p50).toFixed(0)} / ${num(r.p95).toFixed(0)}`, target: `p50 ≤ ${target}`, ok: num(r.p50) <= target });
+}
+
 process.stderr.write('npm start, idle (preview mode; then with WhatsApp enabled but unreachable)…\n');
 const idle = await idleRss({});
 // No preview when a platform is on: idle from WhatsApp's first failed attempt (it then backs off).

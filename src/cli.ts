@@ -355,7 +355,7 @@ async function quietLogger(config: Config): Promise<Logger> {
 }
 
 export function secretsOf(config: Config): string[] {
-  return [config.telegram.token, config.telegram.webhookSecret].filter((s): s is string => !!s);
+  return [config.telegram.token, config.telegram.webhookSecret, config.publish.secret].filter((s): s is string => !!s);
 }
 
 async function loadConfigFrom(io: CliIo): Promise<Config> {

@@ -175,6 +175,13 @@ export const DEFAULTS = {
   WHATSAPP_REPLY_SHARE: '20%',
   WHATSAPP_GROUP_REPLY_RATE: '5/10min',
   WHATSAPP_PRIVATE_PUSH: 'false',
+  PUBLISH_WEBHOOK_SECRET: '',
+  PUBLISH_FEED: '',
+  PUBLISH_SECTION: '',
+  PUBLIC_URL: '',
+  WEBSUB_ENABLED: 'true',
+  WEBSUB_LEASE: '7d',
+  WEBSUB_POLL_INTERVAL: '30m',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -234,6 +241,13 @@ const schema = z.object({
   WHATSAPP_REPLY_SHARE: share('WHATSAPP_REPLY_SHARE', 0, 0.5),
   WHATSAPP_GROUP_REPLY_RATE: rate('WHATSAPP_GROUP_REPLY_RATE'),
   WHATSAPP_PRIVATE_PUSH: bool('WHATSAPP_PRIVATE_PUSH'),
+  PUBLISH_WEBHOOK_SECRET: str,
+  PUBLISH_FEED: str,
+  PUBLISH_SECTION: str,
+  PUBLIC_URL: str,
+  WEBSUB_ENABLED: bool('WEBSUB_ENABLED'),
+  WEBSUB_LEASE: duration('WEBSUB_LEASE', '7d or 24h'),
+  WEBSUB_POLL_INTERVAL: duration('WEBSUB_POLL_INTERVAL', '30m or 1h'),
 });
 
 type Env = z.output<typeof schema>;
@@ -305,6 +319,16 @@ export interface Config {
     groupReplyRate: { count: number; perMs: number };
     privatePush: boolean;
   };
+  /**
+   * The CMS publish hook (POST /hooks/publish): off (null secret) unless PUBLISH_WEBHOOK_SECRET is set.
+   * `feedUrl` is the feed its stories count as (routes-file settings and destinations' `feeds` apply);
+   * PUBLISH_FEED, else the first of FEED_URLS. `section` is given to stories that name none.
+   */
+  publish: { secret: string | null; feedUrl: string | null; section: string | null };
+  /** PUBLIC_URL without a trailing slash: where hubs reach this instance (callbacks under /websub/). */
+  publicUrl: string | null;
+  /** WebSub subscriptions: on when `enabled` and PUBLIC_URL is set. */
+  websub: { enabled: boolean; leaseSeconds: number; pollIntervalMs: number };
 }
 
 /** Parses an environment (normally `process.env`) into a Config, or throws a ConfigError listing every problem. */
@@ -361,6 +385,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push(`TELEGRAM_WEBHOOK_URL="${e.TELEGRAM_WEBHOOK_URL}" must be an https URL, e.g. https://bot.example.com/telegram`);
   if (e.TELEGRAM_WEBHOOK_URL && e.ADMIN_PORT > 0 && e.ADMIN_PORT === e.HTTP_PORT)
     problems.push(`ADMIN_PORT=${e.ADMIN_PORT} is HTTP_PORT too; in webhook mode /health and /metrics need their own port (default 8081), so give ADMIN_PORT another one`);
+  if (e.PUBLISH_WEBHOOK_SECRET && e.PUBLISH_WEBHOOK_SECRET.length < 16)
+    problems.push('PUBLISH_WEBHOOK_SECRET is shorter than 16 characters; use a long random one, e.g. the output of `openssl rand -hex 32`');
+  if (e.PUBLIC_URL && !/^https?:\/\/[^/]+/.test(e.PUBLIC_URL))
+    problems.push(`PUBLIC_URL="${e.PUBLIC_URL}" must be the http(s) address hubs reach this instance at, e.g. https://manchete.example.com`);
+  if (e.WEBSUB_LEASE < 60_000) problems.push(`WEBSUB_LEASE="${input.WEBSUB_LEASE}" is under a minute; use 7d or 24h`);
   if (problems.length) throw new ConfigError(problems);
   return {
     logLevel: e.LOG_LEVEL,
@@ -418,5 +447,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       groupReplyRate: e.WHATSAPP_GROUP_REPLY_RATE,
       privatePush: e.WHATSAPP_PRIVATE_PUSH,
     },
+    publish: {
+      secret: e.PUBLISH_WEBHOOK_SECRET || null,
+      feedUrl: e.PUBLISH_FEED || e.FEED_URLS[0] || null,
+      section: e.PUBLISH_SECTION || null,
+    },
+    publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
+    websub: { enabled: e.WEBSUB_ENABLED, leaseSeconds: Math.round(e.WEBSUB_LEASE / 1000), pollIntervalMs: e.WEBSUB_POLL_INTERVAL },
   };
 }

@@ -19,6 +19,12 @@ import type { RouteTarget } from './delivery/routing.js';
 import { startPollScheduler, type PollScheduler } from './sources/scheduler.js';
 import { planListeners } from './http/listeners.js';
 import { startHttpServer } from './http/server.js';
+import { mountHooks } from './http/hooks.js';
+import type { Hook } from './lib/hook.js';
+import { WebSub, type WebSubOptions } from './sources/websub.js';
+import { WebSubRepo } from './store/websub.js';
+import { readArticlePage } from './sources/page.js';
+import { createPublishHook } from './delivery/publish-hook.js';
 import { health, metrics } from './delivery/status.js';
 import { previewText } from './delivery/preview.js';
 import type { Platform } from './render/types.js';
@@ -50,6 +56,8 @@ export interface AppDeps {
   routes?: RoutesFile;
   /** Dispatcher timings (breaker thresholds, probe and retry backoff): tests shorten them. */
   dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'sendTimeoutMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
+  /** WebSub timings (how often leases are checked, how long a verification may take): tests shorten them. */
+  websub?: Pick<WebSubOptions, 'checkEveryMs' | 'verifyTimeoutMs'>;
 }
 
 export interface App {
@@ -127,7 +135,10 @@ export async function startApp(deps: AppDeps): Promise<App> {
   if (platforms.some((p) => p.platform === 'telegram')) privatePlatforms.push('telegram');
   if (platforms.some((p) => p.platform === 'whatsapp') && config.whatsapp.privatePush) privatePlatforms.push('whatsapp');
   const feedSettings = new Map<string, RouteFeed>(routes.feeds.map((f) => [f.url, f]));
-  const pipeline = new Pipeline({
+  const feedUrls = feedList(config, routes);
+  // WebSub needs PUBLIC_URL (where hubs call back); the pipeline asks it which feeds are live.
+  let websub: WebSub | null = null;
+  const pipeline: Pipeline = new Pipeline({
     feeds,
     articles,
     outbox,
@@ -151,7 +162,43 @@ export async function startApp(deps: AppDeps): Promise<App> {
     onFresh: consoleMode
       ? (a) => print(previewText({ article: a, via: 'feed', ...renderer.renderBoth(a) }))
       : undefined,
+    onFetched: (url, got) => websub?.discovered(url, got),
+    websub: { isLive: (url) => websub?.isLive(url) ?? false, pollIntervalMs: config.websub.pollIntervalMs },
   });
+  const fetchOpts = { ...config.fetch, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
+  if (config.publicUrl && config.websub.enabled)
+    websub = new WebSub({
+      repo: new WebSubRepo(store.db),
+      publicUrl: config.publicUrl,
+      leaseSeconds: config.websub.leaseSeconds,
+      feeds: feedUrls,
+      fetch: fetchOpts,
+      maxBodyBytes: config.fetch.maxBytes,
+      onContent: (url, text, base) => pipeline.ingestFeedText(url, text, base),
+      onPing: async (url) => {
+        // A poll already running may have read the feed before the story: poll again after it.
+        for (let i = 0; i < 20 && (await pipeline.pollFeed(url)).status === 'skipped'; i++) await new Promise((r) => setTimeout(r, 250));
+      },
+      logger,
+      ...deps.websub,
+    });
+  // Instant intake: the CMS publish hook and the WebSub callbacks, on the public (or single) listener.
+  const intakeHooks: Hook[] = [];
+  if (config.publish.secret)
+    intakeHooks.push(
+      createPublishHook({
+        secret: config.publish.secret,
+        feedUrl: config.publish.feedUrl,
+        section: config.publish.section ?? (config.publish.feedUrl ? (feedSettings.get(config.publish.feedUrl)?.section ?? null) : null),
+        summaryMaxChars: config.summaryMaxChars,
+        itemHtmlMaxBytes: config.itemHtmlMaxBytes,
+        boilerplate: config.publish.feedUrl ? (feedSettings.get(config.publish.feedUrl)?.boilerplate ?? []) : [],
+        readPage: (url) => readArticlePage(url, { fetch: { ...fetchOpts, trusted: false }, summaryMaxChars: config.summaryMaxChars }),
+        intake: (article, feedUrl) => pipeline.intake(article, feedUrl),
+        logger: logger.child({ component: 'publish' }),
+      }),
+    );
+  if (websub) intakeHooks.push(websub.hook());
 
   const tracker = new PushTracker();
   let paused = (await getPauseState(store.db)).paused;
@@ -251,7 +298,6 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const edits = await pipeline.resumeEdits();
   if (edits.articles) logger.info({ event: 'pipeline.edits_resumed', ...edits }, `queued ${edits.edits} edits of ${edits.articles} articles changed before the last stop`);
 
-  const feedUrls = feedList(config, routes);
   if (consoleMode) {
     print(
       [
@@ -317,7 +363,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
         host: plan.host,
         port: plan.port,
         logger,
-        handlers: plan.webhook ? webhookHandlers : [],
+        handlers: [...(plan.webhook ? webhookHandlers : []), ...(plan.intake && intakeHooks.length ? [mountHooks(intakeHooks)] : [])],
         ...(plan.admin ? { admin: { health: () => health(app), metrics: () => metrics(app) } } : {}),
       });
       listeners.push(server);
@@ -331,11 +377,15 @@ export async function startApp(deps: AppDeps): Promise<App> {
     }
   }
 
+  // After the listeners: a hub verifies a request at once, so the callback must be answering by then.
+  await websub?.start();
+
   let stopping: Promise<void> | null = null;
   app.stop = () =>
     (stopping ??= (async () => {
       logger.info({ event: 'app.stopping' }, 'stopping: no new polls; letting sends in flight finish');
       await scheduler.stop();
+      await websub?.stop();
       clearInterval(pauseTimer);
       // The dispatcher drains while the platforms are still connected: a send in flight needs its socket.
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);

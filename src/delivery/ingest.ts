@@ -53,6 +53,10 @@ export interface PipelineOptions {
   onQueued?: () => void;
   /** Every fresh article after recording (the console preview prints them). */
   onFresh?: (article: Article) => void;
+  /** After every poll that got content: WebSub discovery reads the hub links from it (sources/websub.ts). */
+  onFetched?: (feedUrl: string, got: { text: string; finalUrl: string; link: string | null }) => void;
+  /** Feeds with a live WebSub subscription are polled at `pollIntervalMs` (WEBSUB_POLL_INTERVAL) at the most often. */
+  websub?: { isLive(feedUrl: string): boolean; pollIntervalMs: number };
   clock?: () => Date;
   /** The jitter source of the failure backoff (tests pin it). */
   random?: () => number;
@@ -84,6 +88,8 @@ export class Pipeline {
   private storeFault_: PollStoreFault | null = null;
   /** When a feed whose failure could not be written may be polled again (its row still says "due"). */
   private readonly retryAt = new Map<string, number>();
+  /** The last recording of each feed (see inLane). */
+  private readonly lanes = new Map<string, Promise<unknown>>();
 
   /** The last poll's store error, until a poll records again (null when polling records fine). */
   get storeFault(): PollStoreFault | null {
@@ -142,11 +148,13 @@ export class Pipeline {
   }
 
   private intervalFor(url: string): number {
-    return this.o.feedSettings.get(url)?.intervalMs ?? this.o.pollIntervalMs;
+    const base = this.o.feedSettings.get(url)?.intervalMs ?? this.o.pollIntervalMs;
+    // A live WebSub subscription tells us of new items at once: polling is only the safety net then.
+    return this.o.websub?.isLive(url) ? Math.max(base, this.o.websub.pollIntervalMs) : base;
   }
 
   private async poll(url: string): Promise<PollReport> {
-    const { feeds, articles, logger } = this.o;
+    const { feeds, logger } = this.o;
     const row = await feeds.ensure(url);
     const started = this.clock();
     const settings = this.o.feedSettings.get(url);
@@ -173,24 +181,8 @@ export class Pipeline {
         ...(this.o.itemHtmlMaxBytes ? { itemHtmlMaxBytes: this.o.itemHtmlMaxBytes } : {}),
       });
       for (const reason of parsed.skipped) logger.warn({ event: 'feed.item_skipped', feed: url, reason }, `feed ${url}: ${reason}`);
-      const list = parsed.articles;
-      const firstPoll = row.primed_at === null;
-      const rec = await articles.record(list, {
-        firstPoll,
-        backfill: settings?.backfill ?? this.o.backfill,
-        maxNew: this.o.maxNewPerPoll,
-        maxAgeMs: this.o.maxArticleAgeMs,
-      });
-      const fresh = await enrichThin(rec.fresh, { fetch: this.o.fetch, summaryMaxChars: this.o.summaryMaxChars, boilerplate: settings?.boilerplate ?? [], logger });
-      // What the page added is stored before routing, so a restart and later edits render the same message.
-      for (let i = 0; i < fresh.length; i++) if (fresh[i] !== rec.fresh[i]) await articles.saveEnriched(fresh[i]!);
-      let queued = 0;
-      for (const a of fresh) {
-        this.o.onFresh?.(a);
-        queued += (await this.route(a, { priority: PRIORITY.article })).length;
-      }
-      await articles.setState(fresh.map((a) => a.id), 'routed');
-      for (const u of rec.updated) queued += await this.queueEdits(u.article, u.version);
+      const { rec, fresh, queued } = await this.inLane(url, () => this.recordAndRoute(url, parsed.articles, row.primed_at === null));
+      this.o.onFetched?.(url, { text: outcome.text, finalUrl: outcome.finalUrl, link: outcome.link });
       const next = this.nextPoll(url, started, outcome.maxAgeS, parsed.ttlMinutes);
       await feeds.update(url, {
         final_url: outcome.permanentUrl ?? row.final_url,
@@ -252,6 +244,80 @@ export class Pipeline {
       );
       return { feed: url, status: 'failed', fresh: 0, updated: 0, backlog: 0, queued: 0, error: reason, nextPollAt: next };
     }
+  }
+
+  /**
+   * The one recording path of everything that brings articles (a poll, a WebSub fat ping, the publish
+   * hook): record (dedup, updates), enrich thin items from their pages, route and queue the fresh ones,
+   * queue edits of the changed ones.
+   */
+  private async recordAndRoute(url: string, list: Article[], firstPoll: boolean) {
+    const { articles, logger } = this.o;
+    const settings = this.o.feedSettings.get(url);
+    const rec = await articles.record(list, {
+      firstPoll,
+      backfill: settings?.backfill ?? this.o.backfill,
+      maxNew: this.o.maxNewPerPoll,
+      maxAgeMs: this.o.maxArticleAgeMs,
+    });
+    const fresh = await enrichThin(rec.fresh, { fetch: this.o.fetch, summaryMaxChars: this.o.summaryMaxChars, boilerplate: settings?.boilerplate ?? [], logger });
+    // What the page added is stored before routing, so a restart and later edits render the same message.
+    for (let i = 0; i < fresh.length; i++) if (fresh[i] !== rec.fresh[i]) await articles.saveEnriched(fresh[i]!);
+    let queued = 0;
+    for (const a of fresh) {
+      this.o.onFresh?.(a);
+      queued += (await this.route(a, { priority: PRIORITY.article })).length;
+    }
+    await articles.setState(fresh.map((a) => a.id), 'routed');
+    for (const u of rec.updated) queued += await this.queueEdits(u.article, u.version);
+    return { rec, fresh, queued };
+  }
+
+  /** Runs `fn` after the previous recording of the same feed finished: two sources of one feed never record at once. */
+  private inLane<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.lanes.get(key) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.lanes.set(key, tail);
+    void tail.then(() => {
+      if (this.lanes.get(key) === tail) this.lanes.delete(key);
+    });
+    return run;
+  }
+
+  /**
+   * A feed's content that arrived without a poll (a WebSub fat ping): parsed and recorded as that feed's
+   * items, through the same path as a poll. The feed's validators are not touched (no HTTP exchange).
+   */
+  async ingestFeedText(url: string, text: string, baseUrl: string): Promise<{ fresh: number; updated: number; queued: number }> {
+    const row = await this.o.feeds.ensure(url);
+    const settings = this.o.feedSettings.get(url);
+    const parsed = articlesFromFeed(text, baseUrl, url, {
+      summaryMaxChars: this.o.summaryMaxChars,
+      boilerplate: settings?.boilerplate ?? [],
+      section: settings?.section ?? null,
+      ...(this.o.itemHtmlMaxBytes ? { itemHtmlMaxBytes: this.o.itemHtmlMaxBytes } : {}),
+    });
+    for (const reason of parsed.skipped) this.o.logger.warn({ event: 'feed.item_skipped', feed: url, reason }, `feed ${url}: ${reason}`);
+    const { rec, fresh, queued } = await this.inLane(url, () => this.recordAndRoute(url, parsed.articles, row.primed_at === null));
+    if (row.primed_at === null) await this.o.feeds.update(url, { primed_at: this.clock().toISOString() });
+    if (queued) this.o.onQueued?.();
+    return { fresh: fresh.length, updated: rec.updated.length, queued };
+  }
+
+  /**
+   * One article from outside a feed poll (the CMS publish hook), counted as an item of `feedUrl` (null:
+   * of no feed). A story already known by its dedup key or canonical URL is not posted again (`known`,
+   * with its first id); a changed title or lead queues edits like a feed update would.
+   */
+  async intake(article: Article, feedUrl: string | null): Promise<{ id: string; known: boolean; queued: number; posted: boolean }> {
+    return this.inLane(feedUrl ?? '', async () => {
+      const known = (await this.o.articles.get(article.id)) ?? (article.url ? await this.o.articles.byUrl(article.url) : undefined);
+      const { rec, fresh, queued } = await this.recordAndRoute(feedUrl ?? '', [{ ...article, feedUrl }], false);
+      if (queued) this.o.onQueued?.();
+      const id = known?.id ?? fresh[0]?.id ?? rec.updated[0]?.article.id ?? article.id;
+      return { id, known: !!known, queued, posted: fresh.length > 0 };
+    });
   }
 
   /** A poll recorded what it read: a store fault this pipeline remembered is over. */

@@ -7,6 +7,9 @@
  *   the webhook only; /health and /metrics, which show feed URLs and error texts, move to the admin
  *   listener on ADMIN_HOST:ADMIN_PORT (127.0.0.1:8081 by default), and the public one answers 404 for them.
  * Later operator pages (a web desk) belong on the listener with `admin: true`.
+ * - The instant-intake endpoints (the CMS publish hook, WebSub callbacks) are for the outside world too:
+ *   they are on the public listener in webhook mode and on the single one otherwise (`intake: true`),
+ *   never on the admin listener.
  *
  * Port 0 turns a listener off, except under tests (`ephemeral`), where it means "any free port".
  */
@@ -21,6 +24,8 @@ export interface ListenerPlan {
   webhook: boolean;
   /** Serve /health, /metrics (and later operator pages). */
   admin: boolean;
+  /** Mount the instant-intake hooks (POST /hooks/publish, /websub/…). */
+  intake: boolean;
 }
 
 export interface ListenerSettings {
@@ -34,9 +39,9 @@ export interface ListenerSettings {
 
 export function planListeners(s: ListenerSettings): ListenerPlan[] {
   const on = (port: number) => port > 0 || s.ephemeral;
-  if (!s.webhookMode) return on(s.http.port) ? [{ name: 'single', ...s.http, webhook: false, admin: true }] : [];
+  if (!s.webhookMode) return on(s.http.port) ? [{ name: 'single', ...s.http, webhook: false, admin: true, intake: true }] : [];
   const plans: ListenerPlan[] = [];
-  if (on(s.http.port)) plans.push({ name: 'public', ...s.http, webhook: true, admin: false });
-  if (on(s.admin.port)) plans.push({ name: 'admin', ...s.admin, webhook: false, admin: true });
+  if (on(s.http.port)) plans.push({ name: 'public', ...s.http, webhook: true, admin: false, intake: true });
+  if (on(s.admin.port)) plans.push({ name: 'admin', ...s.admin, webhook: false, admin: true, intake: false });
   return plans;
 }

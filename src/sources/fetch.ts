@@ -97,6 +97,7 @@ export async function fetchFeed(state: FeedState, opts: FetchOptions): Promise<F
     etag: got.headers.get('etag'),
     lastModified: got.headers.get('last-modified'),
     maxAgeS,
+    link: got.headers.get('link'),
   };
 }
 

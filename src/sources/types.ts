@@ -57,6 +57,8 @@ export type FetchOutcome =
       lastModified: string | null;
       /** Cache-Control max-age in seconds, when given. */
       maxAgeS: number | null;
+      /** The HTTP Link header, raw (WebSub hub discovery reads it); null when absent. */
+      link: string | null;
     };
 
 /** Any failure to get a usable feed: the message says what happened, to which URL, and what to do. */

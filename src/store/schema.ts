@@ -17,6 +17,7 @@ export interface Database {
   leases: LeaseTable;
   pending_pushes: PendingPushTable;
   instance_lock: InstanceLockTable;
+  websub_subscriptions: WebSubSubscriptionTable;
 }
 
 export interface FeedTable {
@@ -196,4 +197,33 @@ export interface InstanceLockTable {
   started_at: string;
   heartbeat_at: string;
   expires_at: string;
+}
+
+/** A WebSub subscription of one feed at its hub (sources/websub.ts). */
+export interface WebSubSubscriptionTable {
+  /** Random, URL-safe: the callback is PUBLIC_URL/websub/<id>. Knowing it is not enough to notify (signatures). */
+  id: string;
+  /** The configured feed this subscription stands for (FEED_URLS or the routes file). */
+  feed_url: string;
+  hub: string;
+  /** hub.topic: the feed's self link, else the URL it was polled at. */
+  topic: string;
+  /** hub.secret, random per subscription: notifications are signed with it. Never logged. */
+  secret: string;
+  /** 'pending' (asked, not verified) | 'live' (verified, lease running) | 'failed' (the hub refused or was unreachable) | 'denied'. */
+  state: string;
+  /** 'subscribe' | 'unsubscribe' while a request waits for the hub's verification (a live row renewing stays live). */
+  pending_mode: string | null;
+  /** The lease the hub granted (its verification's hub.lease_seconds). */
+  lease_seconds: number | null;
+  requested_at: string | null;
+  verified_at: string | null;
+  /** verified_at + lease: renewed before this. */
+  expires_at: string | null;
+  /** A failed or denied request is tried again at this time. */
+  next_attempt_at: string | null;
+  failures: Generated<number>;
+  last_error: string | null;
+  last_notified_at: string | null;
+  created_at: string;
 }

@@ -7,13 +7,13 @@ const admin = { host: '127.0.0.1', port: 8081 };
 
 describe('planListeners', () => {
   it('without a webhook: one listener on HTTP_HOST:HTTP_PORT with health and metrics, no webhook handlers', () => {
-    expect(planListeners({ http, admin, webhookMode: false, ephemeral: false })).toEqual([{ name: 'single', host: '127.0.0.1', port: 8080, webhook: false, admin: true }]);
+    expect(planListeners({ http, admin, webhookMode: false, ephemeral: false })).toEqual([{ name: 'single', host: '127.0.0.1', port: 8080, webhook: false, admin: true, intake: true }]);
   });
 
-  it('with a webhook: the public listener has the webhook only; the admin listener has health and metrics', () => {
+  it('with a webhook: the public listener has the webhook and the intake hooks only; the admin listener has health and metrics', () => {
     expect(planListeners({ http: { host: '0.0.0.0', port: 8080 }, admin, webhookMode: true, ephemeral: false })).toEqual([
-      { name: 'public', host: '0.0.0.0', port: 8080, webhook: true, admin: false },
-      { name: 'admin', host: '127.0.0.1', port: 8081, webhook: false, admin: true },
+      { name: 'public', host: '0.0.0.0', port: 8080, webhook: true, admin: false, intake: true },
+      { name: 'admin', host: '127.0.0.1', port: 8081, webhook: false, admin: true, intake: false },
     ]);
   });
 

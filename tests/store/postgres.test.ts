@@ -122,7 +122,7 @@ describe.skipIf(postgresUnavailable !== null)(
         expect(tables.rows.map((r) => r.table_name)).toEqual(
           [
             'articles', 'audit_log', 'deliveries', 'destinations', 'feeds', 'instance_lock', 'kysely_migration', 'kysely_migration_lock',
-            'leases', 'pending_pushes', 'settings', 'subscribers', 'subscriptions', 'wa_auth',
+            'leases', 'pending_pushes', 'settings', 'subscribers', 'subscriptions', 'wa_auth', 'websub_subscriptions',
           ],
         );
         const applied = async () =>

@@ -200,5 +200,30 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
       await db.schema.createIndex('feeds_managed').on('feeds').column('managed').execute();
     },
   },
+  '010_websub': {
+    async up(db: Kysely<unknown>) {
+      // One row per WebSub subscription: the callback id is the row's key (PUBLIC_URL/websub/<id>).
+      await db.schema
+        .createTable('websub_subscriptions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('feed_url', 'text', (c) => c.notNull())
+        .addColumn('hub', 'text', (c) => c.notNull())
+        .addColumn('topic', 'text', (c) => c.notNull())
+        .addColumn('secret', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('pending_mode', 'text')
+        .addColumn('lease_seconds', 'integer')
+        .addColumn('requested_at', 'text')
+        .addColumn('verified_at', 'text')
+        .addColumn('expires_at', 'text')
+        .addColumn('next_attempt_at', 'text')
+        .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('last_error', 'text')
+        .addColumn('last_notified_at', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('websub_subscriptions_feed').on('websub_subscriptions').column('feed_url').execute();
+    },
+  },
   };
 }
