@@ -31,6 +31,10 @@ import { join } from 'node:path';
 import { packageRoot } from './paths.js';
 import { makeInstanceId } from './lib/instance.js';
 import type { PlatformHost, PlatformModule } from './platforms/types.js';
+import { DigestRepo } from './store/digests.js';
+import { Digests, hasDigests } from './delivery/digests.js';
+import { HourlyCaps } from './delivery/caps.js';
+import { startDigestClock } from './delivery/digest-schedule.js';
 
 /**
  * The composition root: config → store → sources → pipeline → platforms → scheduler → http.
@@ -49,6 +53,11 @@ export interface AppDeps {
   routes?: RoutesFile;
   /** Dispatcher timings (breaker thresholds, probe and retry backoff): tests shorten them. */
   dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'sendTimeoutMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
+  /**
+   * Digest and cap timings (tests shorten them): the caps' rolling window (1 h), how late a missed digest
+   * may still go out (1 h), the digest clock's cron expression (every minute) and its clock.
+   */
+  digests?: { capWindowMs?: number; catchUpMs?: number; cron?: string; clock?: () => Date };
 }
 
 export interface App {
@@ -62,6 +71,8 @@ export interface App {
   feeds: FeedRepo;
   pipeline: Pipeline;
   dispatcher: Dispatcher;
+  /** Digests of destinations with `mode: digest` / `both` (delivery/digests.ts). */
+  digests: Digests;
   routes: RoutesFile;
   platforms: PlatformModule[];
   /** This process's id (`host:pid:random`): the instance lock, delivery claims and the WhatsApp lease. */
@@ -126,6 +137,20 @@ export async function startApp(deps: AppDeps): Promise<App> {
   if (platforms.some((p) => p.platform === 'telegram')) privatePlatforms.push('telegram');
   if (platforms.some((p) => p.platform === 'whatsapp') && config.whatsapp.privatePush) privatePlatforms.push('whatsapp');
   const feedSettings = new Map<string, RouteFeed>(routes.feeds.map((f) => [f.url, f]));
+  const caps = new HourlyCaps({ db: store.db, logger: logger.child({ component: 'caps' }), ...(deps.digests?.capWindowMs ? { windowMs: deps.digests.capWindowMs } : {}) });
+  const digests = new Digests({
+    repo: new DigestRepo(store.db),
+    outbox,
+    destinations,
+    articles,
+    renderer,
+    logger: logger.child({ component: 'digests' }),
+    timeZone: config.timeZone,
+    targets: platforms.flatMap((p) => p.destinations.filter(hasDigests).map((d) => d.id)),
+    ...(deps.digests?.catchUpMs ? { catchUpMs: deps.digests.catchUpMs } : {}),
+    ...(deps.digests?.clock ? { clock: deps.digests.clock } : {}),
+    onQueued: () => dispatcher?.wake(),
+  });
   const pipeline = new Pipeline({
     feeds,
     articles,
@@ -147,6 +172,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
     timeZone: config.timeZone,
     fetch: { ...config.fetch, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
     onQueued: () => dispatcher?.wake(),
+    digests,
+    caps,
     onFresh: consoleMode
       ? (a) => print(previewText({ article: a, via: 'feed', ...renderer.renderBoth(a) }))
       : undefined,
@@ -163,7 +190,11 @@ export async function startApp(deps: AppDeps): Promise<App> {
     logger: logger.child({ component: 'dispatcher' }),
     maxAttempts: config.maxAttempts,
     soleSender: store.dialect === 'sqlite',
-    onSettled: (row, status) => tracker.settled(row, status),
+    onSettled: (row, status) => {
+      tracker.settled(row, status);
+      if (status === 'sent') caps.sent(row, Date.now());
+    },
+    holdFor: (row, dest, now) => caps.holdFor(row, dest, now),
     isPaused: () => paused,
     onDestinationGone: async (dest) => {
       // A private chat that is gone is a subscriber who blocked the bot: keep their topics, stop sending.
@@ -223,6 +254,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     feeds,
     pipeline,
     dispatcher,
+    digests,
     routes,
     platforms,
     instanceId: instance.id,
@@ -244,6 +276,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   };
 
   for (const p of platforms) await p.start(host);
+  await caps.load();
   await dispatcher.start();
   const resumed = await pipeline.resumeUnrouted();
   if (resumed) logger.info({ event: 'pipeline.resumed', articles: resumed }, `routed ${resumed} articles recorded before the last stop`);
@@ -271,6 +304,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
     tick: () => pipeline.pollDue(feedUrls),
   });
   void scheduler.runNow();
+  // Digests: a node-cron tick every minute in TZ; the first check now sends a slot missed while stopped.
+  const digestClock = startDigestClock({ timeZone: config.timeZone, logger, tick: () => digests.tick(), ...(deps.digests?.cron ? { expression: deps.digests.cron } : {}) });
+  if (digests.targets.length) void digestClock.runNow();
 
   // Listeners: one (health, metrics) without a webhook; in webhook mode a public one for the webhook only
   // and an admin one, on 127.0.0.1 by default, for health and metrics (see planListeners).
@@ -308,6 +344,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     (stopping ??= (async () => {
       logger.info({ event: 'app.stopping' }, 'stopping: no new polls; letting sends in flight finish');
       await scheduler.stop();
+      await digestClock.stop();
       clearInterval(pauseTimer);
       // The dispatcher drains while the platforms are still connected: a send in flight needs its socket.
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);
