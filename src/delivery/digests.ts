@@ -182,6 +182,8 @@ export class Digests {
       const built = await this.build(destinationId, w.cutoff ?? this.clock());
       if (!built) return null;
       const dest = built.destination;
+      // An editor's digest with nothing in it is no digest: nothing to record either.
+      if (w.kind === 'manual' && built.payload.length === 0) return null;
       const now = this.clock();
       const quiet = w.kind === 'scheduled' && dest.options.quietHours ? quietHoursEnd(dest.options.quietHours, now, this.o.timeZone) : null;
       const items = built.payload.length
