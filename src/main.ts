@@ -232,7 +232,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const bundledLocales = join(packageRoot(), 'templates', 'locales');
   const router: CommandRouter = createCommandRouter({
     db: store.db,
-    services: createAppServices({ config, logger, store, renderer, outbox, destinations, articles, feeds, routing: pipeline.routing, dispatcher, routes, platforms }, tracker, notifier),
+    services: createAppServices({ config, logger, store, renderer, outbox, destinations, articles, feeds, routing: pipeline.routing, dispatcher, routes, platforms, digests }, tracker, notifier),
     editors: config.editors,
     latestCount: config.latestCount,
     replyRate: config.replyRate,
