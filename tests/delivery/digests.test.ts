@@ -10,7 +10,7 @@ import { DestinationRegistry } from '../../src/delivery/destinations.js';
 import { Routing, type RouteTarget } from '../../src/delivery/routing.js';
 import { Digests, hasDigests } from '../../src/delivery/digests.js';
 import { HourlyCaps } from '../../src/delivery/caps.js';
-import { parseRoutes } from '../../src/delivery/routes-file.js';
+import { loadRoutesFile, parseRoutes } from '../../src/delivery/routes-file.js';
 import { rendererFor } from '../../src/render/renderer.js';
 import { measureTelegramHtml } from '../../src/render/telegram-html.js';
 import type { Destination, DestinationOptions } from '../../src/delivery/types.js';
@@ -93,6 +93,13 @@ describe('routes file: mode, digest, maxPerHour', () => {
     expect(r.destinations[0]!.options).toMatchObject({ mode: 'both', maxPerHour: 3, digest: { at: ['07:00', '18:30'], max: 10, title: 'Resumo da manhã', sections: ['Política'] } });
     expect(parse('    maxPerHour: 5\n').destinations[0]!.options).toEqual({ maxPerHour: 5 });
     expect(parse('    mode: live\n').destinations[0]!.options.mode).toBeUndefined();
+  });
+
+  it('examples/routes.yaml shows each of them in use', () => {
+    const r = loadRoutesFile(new URL('../../examples/routes.yaml', import.meta.url).pathname);
+    const o = r.destinations.map((d) => d.options);
+    expect(o.some((x) => x.mode === 'both' && x.maxPerHour && x.digest?.at.length === 2)).toBe(true);
+    expect(o.some((x) => x.mode === 'digest' && x.digest?.sections?.length && x.digest.title)).toBe(true);
   });
 
   it('refuses what makes no sense, naming the entry and what to write', () => {
