@@ -100,6 +100,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const routes = deps.routes ?? (config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES);
   const renderer = rendererFor(config);
   renderer.preload();
+  // A digest template that is missing or broken stops the start, not the first digest hours later.
+  for (const p of deps.platforms ?? []) if (p.destinations.some(hasDigests)) renderer.renderDigest([], p.platform);
   const store = await openStore(config.databaseUrl, {
     onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),
     onPermissionsFixed: (message) => logger.warn({ event: 'database.permissions_fixed' }, message),
