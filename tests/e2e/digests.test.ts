@@ -22,6 +22,8 @@ const RESUMO = -1001000000210;
 const CAPADO = -1001000000220;
 const PERDIDO = -1001000000230;
 const LIMITADO = -1001000000240;
+const MANHA = -1001000000250;
+const EDITOR = 777;
 
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -34,13 +36,14 @@ const fresh = (from: number, to: number): Story[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({ id: `n${from + i}`, title: `Manchete número ${from + i}`, section: 'Política', minute: 10 + from + i }));
 
 /** A site, a fake Bot API with channels, and an app over one database that can be stopped and started again. */
-async function world(channels: { id: number; username: string }[], routes: string, deps: Pick<AppDeps, 'digests'> = {}) {
+async function world(channels: { id: number; username: string }[], routes: string, deps: Pick<AppDeps, 'digests'> = {}, editor: number | null = null) {
   const dir = tempDir('manchete-digest-e2e-');
   let stories: Story[] = OLD;
   const site: FeedServer = await startFeedServer({});
   site.route('/feed.xml', () => ({ body: rss(site.origin, stories), contentType: 'application/rss+xml; charset=utf-8' }));
   const fake: FakeTelegram = await startFakeTelegram({ token: TOKEN, bot: { username: 'manchete_bot' } });
   for (const c of channels) fake.addChat({ id: c.id, type: 'channel', username: c.username, title: c.username, botIsAdmin: true, canPost: true });
+  if (editor !== null) fake.addChat({ id: editor, type: 'private', firstName: 'Editora', languageCode: 'pt-br' });
   const routesFile = join(dir, 'routes.yaml');
   writeFileSync(routesFile, routes);
   const config = loadConfig({
@@ -54,6 +57,7 @@ async function world(channels: { id: number; username: string }[], routes: strin
     HTTP_PORT: '0',
     FETCH_PAGES: 'false',
     LOG_LEVEL: 'debug',
+    ...(editor !== null ? { EDITORS: `telegram:${editor}` } : {}),
   });
   const feedUrl = site.urlFor('/feed.xml');
   let app: App | null = null;
@@ -209,5 +213,46 @@ describe('digests and hourly caps end to end', () => {
     // The first three went at the channel's normal pace (1 s apart), well within one window: without the cap, the fourth would follow 1 s later.
     expect(sent[2]!.time - sent[0]!.time).toBeLessThan(5_000);
     expect(w.logs().some((l) => l.event === 'delivery.capped' && l.to === 'later')).toBe(true);
+  }, 60_000);
+
+  it('/resumo previews the next digest in the editor’s chat and sends it after "Enviar"; the scheduled one does not repeat it', async () => {
+    // A digest time hours away: only the editor's /resumo sends anything here.
+    const later = new Date(wallClock(Date.now() + 6 * 3_600_000, TZ));
+    const hhmm = `${String(later.getUTCHours()).padStart(2, '0')}:00`;
+    const w = await world(
+      [{ id: MANHA, username: 'manha' }],
+      `destinations:
+  - platform: telegram
+    chat: "@manha"
+    mode: digest
+    digest: { at: ["${hhmm}"], title: "Resumo da manhã" }
+    quietHours: "00:00-23:59"
+`,
+      {},
+      EDITOR,
+    );
+    await w.start();
+    w.setStories([...OLD, ...fresh(1, 3)]);
+    await w.app().pipeline.pollFeed(w.feedUrl);
+    w.fake.pushMessage({ chatId: EDITOR, text: '/resumo manha', from: { id: EDITOR, language_code: 'pt-br' } });
+    await w.fake.waitFor(() => w.fake.sentTo(EDITOR).some((m) => m.reply_markup), 10_000, 'the preview with buttons');
+    const preview = w.fake.sentTo(EDITOR).find((m) => m.reply_markup)!;
+    expect(preview.plain).toContain('Próximo resumo de manha (@manha) (3 de 3 matérias reunidas)');
+    // The digest as the channel will read it, links spelled out: newest first.
+    expect(preview.plain).toMatch(/Resumo da manhã\n\n• Manchete número 3 \(http:[^)]*\/noticia\/n3\?utm_source=telegram[^)]*\) \(Política\)\n• Manchete número 2 /);
+    expect(w.fake.sentTo(MANHA)).toHaveLength(0);
+    const send = (preview.reply_markup as { inline_keyboard: { text: string; callback_data: string }[][] }).inline_keyboard.flat().find((b) => b.text === 'Enviar')!;
+    w.fake.pushCallback({ chatId: EDITOR, messageId: preview.message_id, data: send.callback_data, from: { id: EDITOR, language_code: 'pt-br' } });
+    // Sent now, past the channel's quiet hours (an editor chose to).
+    await w.fake.waitFor(() => w.fake.sentTo(MANHA).length === 1, 10_000, 'the digest in the channel');
+    expect(titles(w.fake.sentTo(MANHA)[0]!)).toEqual([3, 2, 1]);
+    await w.fake.waitFor(() => w.fake.sentTo(EDITOR).some((m) => m.plain.startsWith('Resumo na frente da fila para manha (@manha): 3 matéria(s).')), 10_000, 'the confirmation');
+    // Nothing is left for the scheduled digest.
+    expect((await w.app().digests.build(`telegram:@manha`))!.waiting).toBe(0);
+    const audit = await w.app().store.db.selectFrom('audit_log').select(['action', 'outcome']).where('action', 'like', 'digest%').orderBy('id').execute();
+    expect(audit).toEqual([
+      { action: 'digest', outcome: 'awaiting_confirmation' },
+      { action: 'digest.confirm', outcome: 'ok' },
+    ]);
   }, 60_000);
 });
