@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { ArticleRepo } from '../../src/store/articles.js';
@@ -17,6 +17,7 @@ import type { Destination, DestinationOptions } from '../../src/delivery/types.j
 import type { Article } from '../../src/articles/article.js';
 import { memoryLogger } from '../platforms/telegram/helpers.js';
 import { tempDir } from '../e2e/helpers.js';
+import { postgresUnavailable, startPostgres, type PostgresCluster } from '../helpers/postgres.js';
 
 /** Digests and hourly caps over a real SQLite file and the real renderer and templates. */
 
@@ -52,9 +53,9 @@ function article(n: number, over: Partial<Article> = {}): Article {
 
 const dest = (chat: string, options: DestinationOptions): Destination => ({ id: `telegram:${chat}`, platform: 'telegram', chatId: chat, threadId: null, options });
 
-async function world(dests: Destination[], opts: { capWindowMs?: number } = {}) {
+async function world(dests: Destination[], opts: { capWindowMs?: number; databaseUrl?: string } = {}) {
   const dir = tempDir('manchete-digests-');
-  const store: Store = await openStore(`sqlite:${join(dir, 'db.sqlite')}`);
+  const store: Store = await openStore(opts.databaseUrl ?? `sqlite:${join(dir, 'db.sqlite')}`);
   cleanup.push(async () => {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -328,4 +329,34 @@ describe('hourly caps', () => {
     const digest = (await w.rows(capped.id)).find((r) => r.kind === 'digest')!;
     for (const n of [1, 2, 3, 4, 5, 6, 7, 8]) expect(digest.payload).toContain(`Notícia ${n}<`);
   });
+});
+
+describe.skipIf(postgresUnavailable !== null)(`digests and caps on PostgreSQL${postgresUnavailable ? ` (skipped: ${postgresUnavailable})` : ''}`, () => {
+  let cluster: PostgresCluster;
+  beforeAll(async () => {
+    cluster = await startPostgres();
+  }, 30_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('the same queries: newest first, one digest per slot across restarts, a slot taken twice refused, caps counted', async () => {
+    const d = dest('@pg', { mode: 'both', digest: { at: ['07:00'], max: 2 }, maxPerHour: 1 });
+    const w = await world([d], { databaseUrl: await cluster.createDatabase('digests') });
+    await w.post(article(1));
+    await w.post(article(3, { publishedAt: null }));
+    await w.post(article(2));
+    expect((await w.rows(d.id)).map((r) => r.article_id)).toEqual(['guid:1']); // the cap: one live, the rest in the digest
+    expect((await w.digests.build(d.id))!.articles.map((a) => a.id)).toEqual(['guid:3', 'guid:2']);
+    w.at(SLOT);
+    expect(await w.digests.tick()).toBe(1);
+    expect(await w.makeDigests().tick()).toBe(0);
+    await expect(
+      w.outbox.enqueue([], (trx) =>
+        new DigestRepo(w.store.db).record(trx, { destinationId: d.id, slot: SLOT.toISOString(), kind: 'scheduled', deliveryId: null, shown: [], cutoff: SLOT, actor: null, at: SLOT }),
+      ),
+    ).rejects.toThrow();
+    expect(await new DigestRepo(w.store.db).lastScheduled(d.id)).toBe(SLOT.getTime());
+    expect((await w.rows(d.id)).filter((r) => r.kind === 'digest')).toHaveLength(1);
+  }, 60_000);
 });
