@@ -99,10 +99,10 @@ async function world(channels: { id: number; username: string }[], routes: strin
   };
 }
 
-/** The next whole minute at least 15 s away, as an instant and as HH:MM in TZ. */
+/** The next whole minute at least 25 s away (time to post and stop before it), as an instant and as HH:MM in TZ. */
 function nextMinute(): { at: number; hhmm: string } {
   let at = Math.ceil((Date.now() + 1) / 60_000) * 60_000;
-  if (at - Date.now() < 15_000) at += 60_000;
+  if (at - Date.now() < 25_000) at += 60_000;
   const wall = new Date(wallClock(at, TZ));
   const hhmm = `${String(wall.getUTCHours()).padStart(2, '0')}:${String(wall.getUTCMinutes()).padStart(2, '0')}`;
   return { at, hhmm };
