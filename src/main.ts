@@ -38,6 +38,10 @@ import { join } from 'node:path';
 import { packageRoot } from './paths.js';
 import { makeInstanceId } from './lib/instance.js';
 import type { PlatformHost, PlatformModule } from './platforms/types.js';
+import { DigestRepo } from './store/digests.js';
+import { Digests, hasDigests } from './delivery/digests.js';
+import { HourlyCaps } from './delivery/caps.js';
+import { startDigestClock } from './delivery/digest-schedule.js';
 
 /**
  * The composition root: config → store → sources → pipeline → platforms → scheduler → http.
@@ -58,6 +62,11 @@ export interface AppDeps {
   dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'sendTimeoutMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
   /** WebSub timings (how often leases are checked, how long a verification may take): tests shorten them. */
   websub?: Pick<WebSubOptions, 'checkEveryMs' | 'verifyTimeoutMs'>;
+  /**
+   * Digest and cap timings (tests shorten them): the caps' rolling window (1 h), how late a missed digest
+   * may still go out (1 h), the digest clock's cron expression (every minute) and its clock.
+   */
+  digests?: { capWindowMs?: number; catchUpMs?: number; cron?: string; clock?: () => Date };
 }
 
 export interface App {
@@ -71,6 +80,8 @@ export interface App {
   feeds: FeedRepo;
   pipeline: Pipeline;
   dispatcher: Dispatcher;
+  /** Digests of destinations with `mode: digest` / `both` (delivery/digests.ts). */
+  digests: Digests;
   routes: RoutesFile;
   platforms: PlatformModule[];
   /** This process's id (`host:pid:random`): the instance lock, delivery claims and the WhatsApp lease. */
@@ -98,6 +109,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const routes = deps.routes ?? (config.routesFile ? loadRoutesFile(config.routesFile) : EMPTY_ROUTES);
   const renderer = rendererFor(config);
   renderer.preload();
+  // A digest template that is missing or broken stops the start, not the first digest hours later.
+  for (const p of deps.platforms ?? []) if (p.destinations.some(hasDigests)) renderer.renderDigest([], p.platform);
   const store = await openStore(config.databaseUrl, {
     onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),
     onPermissionsFixed: (message) => logger.warn({ event: 'database.permissions_fixed' }, message),
@@ -138,6 +151,20 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const feedUrls = feedList(config, routes);
   // WebSub needs PUBLIC_URL (where hubs call back); the pipeline asks it which feeds are live.
   let websub: WebSub | null = null;
+  const caps = new HourlyCaps({ db: store.db, logger: logger.child({ component: 'caps' }), ...(deps.digests?.capWindowMs ? { windowMs: deps.digests.capWindowMs } : {}) });
+  const digests = new Digests({
+    repo: new DigestRepo(store.db),
+    outbox,
+    destinations,
+    articles,
+    renderer,
+    logger: logger.child({ component: 'digests' }),
+    timeZone: config.timeZone,
+    targets: platforms.flatMap((p) => p.destinations.filter(hasDigests).map((d) => d.id)),
+    ...(deps.digests?.catchUpMs ? { catchUpMs: deps.digests.catchUpMs } : {}),
+    ...(deps.digests?.clock ? { clock: deps.digests.clock } : {}),
+    onQueued: () => dispatcher?.wake(),
+  });
   const pipeline: Pipeline = new Pipeline({
     feeds,
     articles,
@@ -159,6 +186,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
     timeZone: config.timeZone,
     fetch: { ...config.fetch, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
     onQueued: () => dispatcher?.wake(),
+    digests,
+    caps,
     onFresh: consoleMode
       ? (a) => print(previewText({ article: a, via: 'feed', ...renderer.renderBoth(a) }))
       : undefined,
@@ -211,7 +240,11 @@ export async function startApp(deps: AppDeps): Promise<App> {
     logger: logger.child({ component: 'dispatcher' }),
     maxAttempts: config.maxAttempts,
     soleSender: store.dialect === 'sqlite',
-    onSettled: (row, status) => tracker.settled(row, status),
+    onSettled: (row, status) => {
+      tracker.settled(row, status);
+      if (status === 'sent') caps.sent(row, Date.now());
+    },
+    holdFor: (row, dest, now) => caps.holdFor(row, dest, now),
     isPaused: () => paused,
     onDestinationGone: async (dest) => {
       // A private chat that is gone is a subscriber who blocked the bot: keep their topics, stop sending.
@@ -249,7 +282,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const bundledLocales = join(packageRoot(), 'templates', 'locales');
   const router: CommandRouter = createCommandRouter({
     db: store.db,
-    services: createAppServices({ config, logger, store, renderer, outbox, destinations, articles, feeds, routing: pipeline.routing, dispatcher, routes, platforms }, tracker, notifier),
+    services: createAppServices({ config, logger, store, renderer, outbox, destinations, articles, feeds, routing: pipeline.routing, dispatcher, routes, platforms, digests }, tracker, notifier),
     editors: config.editors,
     latestCount: config.latestCount,
     replyRate: config.replyRate,
@@ -271,6 +304,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     feeds,
     pipeline,
     dispatcher,
+    digests,
     routes,
     platforms,
     instanceId: instance.id,
@@ -292,6 +326,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   };
 
   for (const p of platforms) await p.start(host);
+  await caps.load();
   await dispatcher.start();
   const resumed = await pipeline.resumeUnrouted();
   if (resumed) logger.info({ event: 'pipeline.resumed', articles: resumed }, `routed ${resumed} articles recorded before the last stop`);
@@ -345,6 +380,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
     tick: async () => pipeline.pollDue(await pollList()),
   });
   void scheduler.runNow();
+  // Digests: a node-cron tick every minute in TZ; the first check now sends a slot missed while stopped.
+  const digestClock = startDigestClock({ timeZone: config.timeZone, logger, tick: () => digests.tick(), ...(deps.digests?.cron ? { expression: deps.digests.cron } : {}) });
+  if (digests.targets.length) void digestClock.runNow();
 
   // Listeners: one (health, metrics) without a webhook; in webhook mode a public one for the webhook only
   // and an admin one, on 127.0.0.1 by default, for health and metrics (see planListeners).
@@ -386,6 +424,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
       logger.info({ event: 'app.stopping' }, 'stopping: no new polls; letting sends in flight finish');
       await scheduler.stop();
       await websub?.stop();
+      await digestClock.stop();
       clearInterval(pauseTimer);
       // The dispatcher drains while the platforms are still connected: a send in flight needs its socket.
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);

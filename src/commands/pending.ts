@@ -14,6 +14,8 @@ import type { Locale } from './text.js';
 
 /** A prepared push and who may confirm it. */
 export interface PendingPush {
+  /** Absent on rows written before digests existed: a push. */
+  kind?: 'push';
   code: string;
   platform: Platform;
   chatId: string;
@@ -27,10 +29,31 @@ export interface PendingPush {
   createdAt: Date;
 }
 
+/** An editor's `/resumo` waiting for "Enviar": the digest of one destination, as previewed. */
+export interface PendingDigest {
+  kind: 'digest';
+  code: string;
+  platform: Platform;
+  chatId: string;
+  threadId: string | null;
+  actor: string;
+  editorId: string;
+  locale: Locale;
+  destination: PushDestination;
+  /** Articles collected up to this instant are the ones previewed (and sent). */
+  cutoff: Date;
+  /** Articles the preview listed. */
+  articles: number;
+  createdAt: Date;
+}
+
+/** Anything waiting for an editor's confirmation: the same codes, buttons and `/confirmar` serve both. */
+export type PendingConfirmation = PendingPush | PendingDigest;
+
 /** What looking up a code found. */
 export type PendingLookup =
-  | { status: 'ok'; push: PendingPush }
-  | { status: 'expired'; push: PendingPush }
+  | { status: 'ok'; push: PendingConfirmation }
+  | { status: 'expired'; push: PendingConfirmation }
   | { status: 'unknown' };
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -53,14 +76,16 @@ export class PendingPushes {
     private readonly newCode: () => string = randomCode,
   ) {}
 
-  /** Stores a push under a fresh code and returns it. */
-  async add(p: Omit<PendingPush, 'code'>): Promise<PendingPush> {
+  /** Stores a push (or a digest) under a fresh code and returns it. */
+  async add(p: Omit<PendingPush, 'code'>): Promise<PendingPush>;
+  async add(p: Omit<PendingDigest, 'code'>): Promise<PendingDigest>;
+  async add(p: Omit<PendingPush, 'code'> | Omit<PendingDigest, 'code'>): Promise<PendingConfirmation> {
     await this.sweep(p.createdAt);
     const taken = async (c: string) => !!(await this.db.selectFrom('pending_pushes').select('code').where('code', '=', c).executeTakeFirst());
     let code = normalizeCode(this.newCode());
     for (let i = 0; (await taken(code)) && i < 20; i++) code = normalizeCode(this.newCode());
     if (await taken(code)) code = `${code}${Date.now() % 1000}`;
-    const push = { ...p, code };
+    const push = { ...p, code } as PendingConfirmation;
     await this.db
       .insertInto('pending_pushes')
       .values({ code, actor: p.actor, push: JSON.stringify(push), created_at: p.createdAt.toISOString() })
@@ -76,8 +101,8 @@ export class PendingPushes {
     return this.expired(push, now) ? { status: 'expired', push } : { status: 'ok', push };
   }
 
-  /** The live (unexpired) pushes an editor started, newest first. */
-  async ofActor(actor: string, now: Date): Promise<PendingPush[]> {
+  /** The live (unexpired) pushes and digests an editor started, newest first. */
+  async ofActor(actor: string, now: Date): Promise<PendingConfirmation[]> {
     const rows = await this.db
       .selectFrom('pending_pushes')
       .select('push')
@@ -86,7 +111,7 @@ export class PendingPushes {
       .execute();
     return rows
       .map((r) => parsePush(r.push))
-      .filter((p): p is PendingPush => p !== null && !this.expired(p, now))
+      .filter((p): p is PendingConfirmation => p !== null && !this.expired(p, now))
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   }
 
@@ -99,7 +124,7 @@ export class PendingPushes {
     return Number(r.numDeletedRows) > 0;
   }
 
-  private expired(p: PendingPush, now: Date): boolean {
+  private expired(p: PendingConfirmation, now: Date): boolean {
     return now.getTime() - p.createdAt.getTime() > this.ttlMs;
   }
 
@@ -108,11 +133,17 @@ export class PendingPushes {
   }
 }
 
-/** A stored push with its dates back as Dates; null when the row is not one we wrote (never trusted blindly). */
-function parsePush(text: string): PendingPush | null {
+/** A stored push or digest with its dates back as Dates; null when the row is not one we wrote (never trusted blindly). */
+function parsePush(text: string): PendingConfirmation | null {
   try {
     const p = JSON.parse(text) as PendingPush & { createdAt: string; preview: { article: Article & { publishedAt: string | null; updatedAt: string | null } } };
-    if (typeof p?.code !== 'string' || typeof p.actor !== 'string' || !p.preview?.article) return null;
+    if (typeof p?.code !== 'string' || typeof p.actor !== 'string') return null;
+    const d = p as unknown as PendingDigest & { createdAt: string; cutoff: string };
+    if (d.kind === 'digest') {
+      if (typeof d.destination?.id !== 'string' || typeof d.cutoff !== 'string') return null;
+      return { ...d, createdAt: new Date(d.createdAt), cutoff: new Date(d.cutoff) };
+    }
+    if (!p.preview?.article) return null;
     const a = p.preview.article;
     return {
       ...p,

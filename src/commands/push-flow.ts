@@ -1,6 +1,7 @@
 import { MAX_REPLY, capReply, formatWhen } from './format.js';
 import type { MessageKey } from './i18n.js';
-import type { PendingPush } from './pending.js';
+import type { PendingConfirmation, PendingPush } from './pending.js';
+import { cancelDigest, confirmDigest } from './digest-flow.js';
 import { say, matchByName, type CommandEnv, type CommandSpec, type Ctx } from './context.js';
 import { PushPrepareError, type ChatRef, type PushDestination, type PushPreview, type PushProgress } from './services.js';
 import { parseHttpUrl, truncateEcho, type ParsedCommand } from './text.js';
@@ -126,13 +127,13 @@ async function push(env: CommandEnv, ctx: Ctx, cmd: ParsedCommand): Promise<Repl
   ];
 }
 
-/** Finds the confirmation a code (or, with none given, the editor's only pending push) refers to. */
+/** Finds the confirmation a code (or, with none given, the editor's only pending push or digest) refers to. */
 async function findPending(
   env: CommandEnv,
   ctx: Ctx,
   action: string,
   code: string | undefined,
-): Promise<{ push: PendingPush } | { reply: Reply }> {
+): Promise<{ push: PendingConfirmation } | { reply: Reply }> {
   if (code === undefined || code === '') {
     const mine = await env.pending.ofActor(ctx.actor, ctx.now);
     if (mine.length === 1) return { push: mine[0]! };
@@ -149,7 +150,8 @@ async function findPending(
   }
   if (found.status === 'expired') {
     await env.pending.delete(found.push.code);
-    await env.audit(ctx, action, 'expired', { code: found.push.code, url: found.push.preview.url });
+    const what = found.push.kind === 'digest' ? { destination: found.push.destination.id } : { url: found.push.preview.url };
+    await env.audit(ctx, found.push.kind === 'digest' ? action.replace(/^push/, 'digest') : action, 'expired', { code: found.push.code, ...what });
     return { reply: say(ctx.t('push.expired', { code: found.push.code })) };
   }
   return { push: found.push };
@@ -177,6 +179,8 @@ export async function confirmPush(env: CommandEnv, ctx: Ctx, code: string | unde
   const found = await findPending(env, ctx, 'push.confirm', code);
   if ('reply' in found) return [found.reply];
   const p = found.push;
+  // The same codes, buttons and /confirmar answer an editor's /resumo.
+  if (p.kind === 'digest') return confirmDigest(env, ctx, p);
   if (!(await env.pending.delete(p.code))) return [say(ctx.t('push.unknownCode', { code: p.code }))];
   const ids = p.destinations.map((d) => d.id);
   try {
@@ -205,6 +209,7 @@ export async function confirmPush(env: CommandEnv, ctx: Ctx, code: string | unde
 export async function cancelPush(env: CommandEnv, ctx: Ctx, code: string | undefined): Promise<Reply[]> {
   const found = await findPending(env, ctx, 'push.cancel', code);
   if ('reply' in found) return [found.reply];
+  if (found.push.kind === 'digest') return cancelDigest(env, ctx, found.push);
   await env.pending.delete(found.push.code);
   await env.audit(ctx, 'push.cancel', 'cancelled', { url: found.push.preview.url, code: found.push.code });
   return [say(ctx.t('push.cancelled'))];

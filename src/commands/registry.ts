@@ -1,18 +1,19 @@
 import { ADMIN_COMMANDS } from './admin.js';
 import type { CommandSpec, Ctx } from './context.js';
 import type { CommandStrings } from './i18n.js';
+import { DIGEST_COMMANDS } from './digest-flow.js';
 import { PUSH_COMMANDS } from './push-flow.js';
 import { SUBSCRIBER_COMMANDS } from './subscriber.js';
 import { foldTopic, type Locale } from './text.js';
 
 /**
- * The command table, derived from the declarations (CommandSpec) in subscriber.ts, push-flow.ts and
- * admin.ts: the words accepted, the menu per language and who may run what all come from the same
+ * The command table, derived from the declarations (CommandSpec) in subscriber.ts, push-flow.ts,
+ * digest-flow.ts and admin.ts: the words accepted, the menu per language and who may run what all come from the same
  * objects, so an alias, a menu line and an access rule cannot drift apart.
  */
 
 /** Every command Manchete knows, subscriber commands first (their order is the menu's). */
-export const COMMANDS: readonly CommandSpec[] = [...SUBSCRIBER_COMMANDS, ...PUSH_COMMANDS, ...ADMIN_COMMANDS];
+export const COMMANDS: readonly CommandSpec[] = [...SUBSCRIBER_COMMANDS, ...PUSH_COMMANDS, ...DIGEST_COMMANDS, ...ADMIN_COMMANDS];
 
 /** A command for a platform's menu (Telegram `setMyCommands`). */
 export interface MenuCommand {

@@ -204,8 +204,36 @@ export interface LatestService {
   latest(topicKey: string | null, n: number): Promise<Article[]>;
 }
 
+/** A destination's next digest as an editor previews it with `/resumo`. */
+export interface DigestPreview {
+  destination: PushDestination;
+  /** Articles the digest lists (the newest, at most the destination's `digest.max`); 0 when nothing waits. */
+  articles: number;
+  /** Articles collected since the last digest, listed or not. */
+  waiting: number;
+  /** The digest as readers will see it, as plain text (no markup). */
+  text: string;
+  /** Articles collected up to this instant are the ones previewed. */
+  cutoff: Date;
+  /** When the next scheduled digest is due; null when none is. */
+  nextAt: Date | null;
+}
+
+/** Digests as editors' commands use them: destinations with digests, a preview, sending one now. */
+export interface DigestService {
+  /** The configured, active destinations that have digests (`mode: digest` or `both`). */
+  destinations(): Promise<PushDestination[]>;
+  preview(destinationId: string): Promise<DigestPreview>;
+  /**
+   * Queues the destination's digest of what was collected up to `cutoff`, ahead of the queue and past
+   * quiet hours; its articles do not appear in the next scheduled one. Null when nothing is left to send.
+   */
+  send(destinationId: string, cutoff: Date, actor: string): Promise<{ articles: number } | null>;
+}
+
 /** The services bundle handed to `createCommandRouter`. */
 export interface CommandServices {
+  digest: DigestService;
   push: PushService;
   status: StatusService;
   topics: TopicService;

@@ -42,6 +42,11 @@ export interface DispatcherOptions {
   onDestinationGone?: (dest: DestinationRecord, reason: string) => void | Promise<void>;
   /** Called after each delivery reaches a final state (push progress, metrics). */
   onSettled?: (row: DeliveryRow, status: 'sent' | 'failed' | 'dead', detail: string | null) => void;
+  /**
+   * How long (ms) a row that is otherwise ready must still wait; 0 when it may go. The hourly caps
+   * (delivery/caps.ts) hold a capped destination's next article here; the row stays at the head of its chat.
+   */
+  holdFor?: (row: QueueEntry, dest: DestinationRecord, now: number) => number;
   /** While true, only priority work (pushes, replies) is sent: the editors' /pause. */
   isPaused?: () => boolean | Promise<boolean>;
   clock?: () => number;
@@ -374,6 +379,11 @@ export class Dispatcher {
       const due = Date.parse(row.next_attempt_at) - now;
       if (due > 0 && !probe) {
         nextWake = Math.min(nextWake, due);
+        continue;
+      }
+      const held = this.opts.holdFor?.(row, dest, now) ?? 0;
+      if (held > 0) {
+        nextWake = Math.min(nextWake, held);
         continue;
       }
       if (!platform.sender.ready()) {

@@ -7,7 +7,7 @@ import type { DestinationRegistry, DestinationRecord } from './destinations.js';
 import type { Outbox } from './outbox.js';
 import { PRIORITY } from './outbox.js';
 import type { RouteFeed } from './routes-file.js';
-import { Routing, type RouteOptions, type RouteTarget, type TopicSubscriber } from './routing.js';
+import { Routing, type RouteOptions, type RouteTarget, type RoutingOptions, type TopicSubscriber } from './routing.js';
 import type { Renderer } from '../render/renderer.js';
 import type { Platform } from '../render/types.js';
 import type { ArticleRepo } from '../store/articles.js';
@@ -51,6 +51,9 @@ export interface PipelineOptions {
   fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; allowPrivate?: readonly string[]; fetch?: typeof fetch };
   /** New work is in the outbox (the dispatcher's wake). */
   onQueued?: () => void;
+  /** Digests and hourly caps, handed to routing (delivery/digests.ts, delivery/caps.ts). */
+  digests?: RoutingOptions['digests'];
+  caps?: RoutingOptions['caps'];
   /** Every fresh article after recording (the console preview prints them). */
   onFresh?: (article: Article) => void;
   /** After every poll that got content: WebSub discovery reads the hub links from it (sources/websub.ts). */
@@ -111,6 +114,8 @@ export class Pipeline {
       timeZone: o.timeZone,
       editWindowMs: o.editWindowMs,
       ...(o.onQueued ? { onQueued: o.onQueued } : {}),
+      ...(o.digests ? { digests: o.digests } : {}),
+      ...(o.caps ? { caps: o.caps } : {}),
       clock: this.clock,
     });
   }

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../store/db.js';
 import type { OutboundMessage } from '../render/types.js';
-import type { DeliveryTable } from '../store/schema.js';
-import type { Selectable } from 'kysely';
+import type { Database, DeliveryTable } from '../store/schema.js';
+import type { Selectable, Transaction } from 'kysely';
 
 /**
  * The outbox: every (article, destination) pair is a row before anything is sent, so a restart resumes
@@ -40,9 +40,12 @@ export class Outbox {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Inserts deliveries in one transaction; returns their ids in order. */
-  async enqueue(items: NewDelivery[]): Promise<number[]> {
-    if (items.length === 0) return [];
+  /**
+   * Inserts deliveries in one transaction; returns their ids in order. `alsoIn` writes more in the same
+   * transaction once the ids are known (a digest records its slot): if it throws, nothing is queued.
+   */
+  async enqueue(items: NewDelivery[], alsoIn?: (trx: Transaction<Database>, ids: number[]) => Promise<void>): Promise<number[]> {
+    if (items.length === 0 && !alsoIn) return [];
     const now = this.clock().toISOString();
     return this.db.transaction().execute(async (trx) => {
       const ids: number[] = [];
@@ -69,6 +72,7 @@ export class Outbox {
         const res = await trx.insertInto('deliveries').values(rows).returning('id').execute();
         ids.push(...res.map((r) => r.id));
       }
+      if (alsoIn) await alsoIn(trx, ids);
       return ids;
     });
   }

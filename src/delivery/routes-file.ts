@@ -4,7 +4,7 @@ import type { parse as ParseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../config.js';
 import { compileFilter } from './filters.js';
-import type { DestinationOptions, FilterRules } from './types.js';
+import type { DestinationOptions, DigestSettings, FilterRules } from './types.js';
 
 /**
  * The optional routes file (ROUTES_FILE, YAML or JSON): which feeds go to which destinations, per-feed
@@ -39,6 +39,28 @@ const utmSchema = z.union([
     .strict(),
 ]);
 
+/** A digest time: `07:00` or `7:00`, in TZ. */
+const TIME = /^([01]?\d|2[0-3]):([0-5]\d)$/;
+
+const timeSchema = z.unknown().transform((v, ctx) => {
+  const m = typeof v === 'string' ? TIME.exec(v.trim()) : null;
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(v)} is not a time of day; write it as "HH:MM" (quoted), e.g. "07:00" or "18:30"` });
+    return z.NEVER;
+  }
+  return `${m[1]!.padStart(2, '0')}:${m[2]}`;
+});
+
+/** `digest:` of a destination. Unknown keys are refused: `maxi: 5` must not silently become 10. */
+const digestSchema = z
+  .object({
+    at: z.array(timeSchema).min(1, 'digest.at needs at least one time, e.g. at: ["07:00"]'),
+    max: z.number({ error: 'digest.max must be a whole number of articles, at least 1' }).int('digest.max must be a whole number').min(1, 'digest.max must be at least 1').max(100, 'digest.max is at most 100').optional(),
+    title: z.string().trim().min(1, 'digest.title is empty; leave it out for the default title').optional(),
+    sections: words,
+  })
+  .strict();
+
 const destinationSchema = z.object({
   platform: z.enum(['telegram', 'whatsapp']),
   chat: z.union([z.string(), z.number()]).transform(String),
@@ -53,7 +75,34 @@ const destinationSchema = z.object({
   include: filterSchema.optional(),
   exclude: filterSchema.optional(),
   utm: utmSchema.optional(),
+  mode: z.enum(['live', 'digest', 'both'], { error: 'mode is live, digest or both' }).optional(),
+  digest: digestSchema.optional(),
+  maxPerHour: z
+    .number({ error: 'maxPerHour must be a whole number of posts, at least 1' })
+    .int('maxPerHour must be a whole number')
+    .min(1, 'maxPerHour must be at least 1 (leave it out for no cap)')
+    .max(10_000, 'maxPerHour is at most 10000')
+    .optional(),
 });
+
+/** Articles per digest when `digest.max` is not given. */
+export const DEFAULT_DIGEST_MAX = 10;
+
+/** The digest settings as stored in the options; `mode` and `digest` must agree (errors name the entry). */
+function digestOf(d: z.output<typeof destinationSchema>, where: string): DigestSettings | undefined {
+  const mode = d.mode ?? 'live';
+  if (mode !== 'live' && !d.digest) throw new Error(`${where}: mode: ${mode} needs digest: { at: ["07:00"] } (when to send the digests)`);
+  if (!d.digest) return undefined;
+  if (mode === 'live')
+    throw new Error(`${where}: digest: is set but mode is live (the default); set mode: digest (digests only) or mode: both (live posts and digests)`);
+  const sections = d.digest.sections?.filter((x) => x.trim() !== '');
+  return {
+    at: [...new Set(d.digest.at)].sort(),
+    max: d.digest.max ?? DEFAULT_DIGEST_MAX,
+    ...(d.digest.title ? { title: d.digest.title } : {}),
+    ...(sections?.length ? { sections } : {}),
+  };
+}
 
 /** The rules as stored in the options: empty lists dropped, so `authors: []` is no rule at all. */
 function rules(r: z.output<typeof filterSchema> | undefined): FilterRules | undefined {
@@ -152,6 +201,7 @@ export function parseRoutes(text: string, name = 'routes file'): RoutesFile {
       } catch (err) {
         throw new Error(`${name}: ${(err as Error).message}`);
       }
+      const digest = digestOf(d, `${name}: destinations.${i} (${d.platform} ${d.chat})`);
       return {
         platform: d.platform,
         chat: d.chat,
@@ -167,6 +217,9 @@ export function parseRoutes(text: string, name = 'routes file'): RoutesFile {
           ...(include ? { include } : {}),
           ...(exclude ? { exclude } : {}),
           ...(d.utm !== undefined ? { utm: d.utm } : {}),
+          ...(d.mode && d.mode !== 'live' ? { mode: d.mode } : {}),
+          ...(digest ? { digest } : {}),
+          ...(d.maxPerHour !== undefined ? { maxPerHour: d.maxPerHour } : {}),
         },
       };
     }),

@@ -9,6 +9,8 @@ import { quietHoursEnd } from './routes-file.js';
 import type { Renderer } from '../render/renderer.js';
 import type { Platform } from '../render/types.js';
 import type { Logger } from '../log.js';
+import type { Digests } from './digests.js';
+import type { HourlyCaps } from './caps.js';
 
 /**
  * Routing: which destinations an article goes to, and the deliveries that take it there. Ingest (feed
@@ -47,6 +49,10 @@ export interface RoutingOptions {
   editWindowMs: number;
   /** New work is in the outbox (the dispatcher's wake). */
   onQueued?: () => void;
+  /** Collects articles for destinations with digests (delivery/digests.ts). Without it, `mode: digest` destinations get nothing. */
+  digests?: Pick<Digests, 'collect'>;
+  /** Hourly caps (delivery/caps.ts): a full `mode: both` destination gets the article in its digest only. */
+  caps?: Pick<HourlyCaps, 'full'>;
   clock?: () => Date;
 }
 
@@ -117,7 +123,22 @@ export class Routing {
     const now = this.clock();
     const items: NewDelivery[] = [];
     for (const d of dests) {
+      // An editor's push goes out live wherever it is sent; feed articles follow the destination's mode.
+      const mode = opts.only ? 'live' : (d.options.mode ?? 'live');
+      const collected = mode !== 'live' && this.o.digests ? await this.o.digests.collect(article, d) : false;
+      if (mode === 'digest') {
+        this.o.logger.debug({ event: 'route.decision', article: article.id, destination: d.id, pass: true, reason: collected ? 'collected for the digest' : 'not in digest.sections' }, `${article.url} → ${d.id}: ${collected ? 'collected for the digest' : 'mode digest, not in digest.sections: not collected'}`);
+        continue;
+      }
       if (!opts.only && (await this.o.outbox.exists(article.id, d.id))) continue;
+      const cap = d.options.maxPerHour;
+      if (!opts.only && collected && cap && this.o.caps && (await this.o.caps.full(d.id, cap, now.getTime()))) {
+        this.o.logger.info(
+          { event: 'delivery.capped', article: article.id, destination: d.id, maxPerHour: cap, to: 'digest' },
+          `${d.id} has had ${cap} articles within the hour (maxPerHour ${cap}): ${article.url} goes in its next digest only`,
+        );
+        continue;
+      }
       const quiet = !opts.ignoreQuietHours && d.options.quietHours ? quietHoursEnd(d.options.quietHours, now, this.o.timeZone) : null;
       items.push({
         articleId: article.id,

@@ -12,6 +12,7 @@ import type { DestinationRegistry } from './destinations.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { RoutesFile } from './routes-file.js';
 import type { Routing } from './routing.js';
+import type { Digests } from './digests.js';
 import { queuePush } from './push.js';
 import { platformsNow } from './status.js';
 import { PRIORITY, type DeliveryRow } from './outbox.js';
@@ -83,6 +84,8 @@ export interface AppServicesDeps {
   dispatcher: Pick<Dispatcher, 'wake' | 'breakers'>;
   routes: RoutesFile;
   platforms: readonly Pick<PlatformModule, 'platform' | 'destinations' | 'state'>[];
+  /** Digests (delivery/digests.ts): `/resumo` previews and sends through them. */
+  digests: Pick<Digests, 'targets' | 'build' | 'next' | 'sendNow'>;
 }
 
 function label(d: { id: string; title: string | null; chatId: string }): string {
@@ -97,8 +100,33 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
 
   /** Article id → URL of pages prepared for a push (not yet recorded), for the "already pushed" check. */
   const preparedUrls = new Map<string, string>();
+  const digestDestinations = async (): Promise<PushDestination[]> => {
+    const out: PushDestination[] = [];
+    for (const id of app.digests.targets) {
+      const d = await app.destinations.get(id);
+      if (d && d.status === 'active') out.push({ id: d.id, label: label(d) });
+    }
+    return out;
+  };
   return {
     notifier,
+    digest: {
+      destinations: digestDestinations,
+      async preview(destinationId) {
+        const built = await app.digests.build(destinationId);
+        if (!built) throw new Error(`${destinationId} has no digests`);
+        const text = built.payload.map((m) => (built.destination.platform === 'telegram' ? htmlToPlain(m.text) : m.text)).join('\n\n');
+        return {
+          destination: { id: built.destination.id, label: label(built.destination) },
+          articles: built.articles.length,
+          waiting: built.waiting,
+          text,
+          cutoff: built.cutoff,
+          nextAt: await app.digests.next(destinationId),
+        };
+      },
+      send: (destinationId, cutoff, actor) => app.digests.sendNow(destinationId, cutoff, actor),
+    },
     push: {
       async prepare(url, { platform, locale }) {
         let article: Article | null;

@@ -22,6 +22,33 @@ export interface DestinationOptions extends RenderOptions {
   include?: FilterRules;
   /** The article does not go here when it matches any of these rules. */
   exclude?: FilterRules;
+  /**
+   * `live` (default): each article is posted as it arrives. `digest`: articles are only collected and go
+   * out in the digests (`digest`). `both`: posted live and collected. See delivery/digests.ts.
+   */
+  mode?: DeliveryMode;
+  /** When and how this destination receives digests; required by `mode: digest` and `mode: both`. */
+  digest?: DigestSettings;
+  /**
+   * At most this many automatic posts (articles; not pushes, edits or digests) in any rolling hour. What
+   * does not fit goes to the next digest when the destination has digests, otherwise it waits its turn
+   * (delivery/caps.ts).
+   */
+  maxPerHour?: number;
+}
+
+export type DeliveryMode = 'live' | 'digest' | 'both';
+
+/** A destination's digests (routes file `digest:`). */
+export interface DigestSettings {
+  /** Local times in TZ, `HH:MM`, sorted, without repeats. */
+  at: string[];
+  /** Articles in one digest at most (the newest). */
+  max: number;
+  /** The digest's heading; the locale's `digestTitle` when absent. */
+  title?: string;
+  /** Only articles of these sections are collected (folded comparison); absent or empty: all. */
+  sections?: string[];
 }
 
 /**

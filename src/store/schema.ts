@@ -18,6 +18,8 @@ export interface Database {
   pending_pushes: PendingPushTable;
   instance_lock: InstanceLockTable;
   websub_subscriptions: WebSubSubscriptionTable;
+  digest_items: DigestItemTable;
+  digest_slots: DigestSlotTable;
 }
 
 export interface FeedTable {
@@ -225,5 +227,30 @@ export interface WebSubSubscriptionTable {
   failures: Generated<number>;
   last_error: string | null;
   last_notified_at: string | null;
+  created_at: string;
+}
+
+/** An article collected for a destination's digest (`mode: digest` or `both`): see delivery/digests.ts. */
+export interface DigestItemTable {
+  destination_id: string;
+  article_id: string;
+  collected_at: string;
+  /** The slot of the digest that took it; null while it waits for the next digest. */
+  digest_slot: string | null;
+}
+
+/** A digest slot handled for a destination: sent (with its delivery) or empty (nothing collected). */
+export interface DigestSlotTable {
+  destination_id: string;
+  /** Scheduled: the slot's instant (ISO UTC); an editor's `/resumo`: `manual:<ISO time>`. */
+  slot: string;
+  /** 'scheduled' | 'manual' */
+  kind: string;
+  /** The digest's delivery; null when nothing was collected (nothing sent). */
+  delivery_id: number | null;
+  /** Articles shown in the digest. */
+  articles: number;
+  /** Who sent a manual digest (`telegram:12345`); null for scheduled ones. */
+  actor: string | null;
   created_at: string;
 }

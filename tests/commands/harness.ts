@@ -91,7 +91,16 @@ export interface Harness {
   enqueued: EnqueueCall[];
   notified: { chat: ChatRef; replies: Reply[] }[];
   lastPushed: Map<string, { at: Date; by: string }>;
-  state: { status: StatusReport; topicsFail: boolean; enqueueFail: boolean; previewDestinations: PushDestination[] };
+  /** `/resumo` confirmations the digest service received. */
+  digestsSent: { destinationId: string; cutoff: Date; actor: string }[];
+  state: {
+    status: StatusReport;
+    topicsFail: boolean;
+    enqueueFail: boolean;
+    previewDestinations: PushDestination[];
+    /** Destinations with digests, and how many articles wait for each one's next digest. */
+    digest: { destinations: PushDestination[]; waiting: Record<string, number> };
+  };
   /** A private message from a Telegram user (default: user 1001, Portuguese). */
   tg(text: string, over?: Partial<IncomingMessage>): Promise<Reply[]>;
   /** A private message from a WhatsApp user (no language code). */
@@ -119,7 +128,9 @@ export async function makeHarness(
   const enqueued: EnqueueCall[] = [];
   const notified: { chat: ChatRef; replies: Reply[] }[] = [];
   const lastPushed = new Map<string, { at: Date; by: string }>();
+  const digestsSent: Harness['digestsSent'] = [];
   const state: Harness['state'] = {
+    digest: { destinations: [DESTINATIONS[0]!, DESTINATIONS[2]!], waiting: {} },
     topicsFail: false,
     enqueueFail: false,
     previewDestinations: DESTINATIONS.slice(0, 2),
@@ -127,6 +138,25 @@ export async function makeHarness(
   };
 
   const services: CommandServices = {
+    digest: {
+      async destinations() {
+        return state.digest.destinations;
+      },
+      async preview(id) {
+        const destination = state.digest.destinations.find((d) => d.id === id)!;
+        const waiting = state.digest.waiting[id] ?? 0;
+        const articles = Math.min(waiting, 10);
+        const lines = ARTICLES.slice(0, articles).map((a) => `• ${a.title}\n${a.url}`);
+        return { destination, articles, waiting, text: articles ? `Resumo da manhã\n${lines.join('\n')}` : '', cutoff: now, nextAt: new Date(now.getTime() + 3 * 3_600_000) };
+      },
+      async send(destinationId, cutoff, actor) {
+        digestsSent.push({ destinationId, cutoff, actor });
+        const waiting = state.digest.waiting[destinationId] ?? 0;
+        if (!waiting) return null;
+        state.digest.waiting[destinationId] = 0;
+        return { articles: Math.min(waiting, 10) };
+      },
+    },
     topics: {
       async topics() {
         if (state.topicsFail) throw new Error('routes file unreadable');
@@ -208,6 +238,7 @@ export async function makeHarness(
     enqueued,
     notified,
     lastPushed,
+    digestsSent,
     state,
     advance: (ms) => {
       now = new Date(now.getTime() + ms);

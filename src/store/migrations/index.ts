@@ -187,6 +187,32 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
         .execute();
     },
   },
+  '008_digests': {
+    async up(db: Kysely<unknown>) {
+      // Articles collected for a destination's next digest; `digest_slot` is the digest that took them (null: waiting).
+      await db.schema
+        .createTable('digest_items')
+        .addColumn('destination_id', 'text', (c) => c.notNull())
+        .addColumn('article_id', 'text', (c) => c.notNull())
+        .addColumn('collected_at', 'text', (c) => c.notNull())
+        .addColumn('digest_slot', 'text')
+        .addPrimaryKeyConstraint('digest_items_pk', ['destination_id', 'article_id'])
+        .execute();
+      await db.schema.createIndex('digest_items_waiting').on('digest_items').columns(['destination_id', 'digest_slot']).execute();
+      // One row per digest slot handled (sent, or empty): the key makes a slot impossible to send twice.
+      await db.schema
+        .createTable('digest_slots')
+        .addColumn('destination_id', 'text', (c) => c.notNull())
+        .addColumn('slot', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('delivery_id', 'integer')
+        .addColumn('articles', 'integer', (c) => c.notNull())
+        .addColumn('actor', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('digest_slots_pk', ['destination_id', 'slot'])
+        .execute();
+    },
+  },
   '009_managed_feeds': {
     async up(db: Kysely<unknown>) {
       // Feeds added at run time (`manchete feeds add` / `import`) beside the configured ones: 1 when the
