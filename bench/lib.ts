@@ -44,7 +44,7 @@ export async function fakeTelegramProcess(opts: { limits: boolean }) {
     async stats() {
       const p = next();
       child.stdin!.write('stats\n');
-      return JSON.parse(await p) as { sent: number; tooMany: number; requests: number; firstAt: number; lastAt: number };
+      return JSON.parse(await p) as { sent: number; tooMany: number; paid: number; requests: number; firstAt: number; lastAt: number };
     },
     stop: () => {
       child.stdin!.end();
