@@ -759,13 +759,16 @@ interface Candidate {
 }
 
 /**
- * Collects items and writes them together: when `maxItems` are waiting or `maxWaitMs` after the first.
- * Each `add` resolves once its batch is written, or rejects with the batch's error (the caller keeps the
- * item and adds it again later).
+ * Collects items and writes them together. After a quiet spell the first item is written at the next
+ * turn of the event loop (with whatever else was answered in the same turn), so a lone send is recorded
+ * at once; while writes follow each other closely, items wait up to `maxWaitMs` for company, or until
+ * `maxItems` are waiting. Each `add` resolves once its batch is written, or rejects with the batch's
+ * error (the caller keeps the item and adds it again later).
  */
 class WriteBatch<T> {
   private items: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private lastFlush = 0;
 
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
@@ -777,13 +780,20 @@ class WriteBatch<T> {
     return new Promise<void>((resolve, reject) => {
       this.items.push({ item, resolve, reject });
       if (this.items.length >= this.maxItems) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.maxWaitMs);
+      else if (!this.timer) {
+        const since = Date.now() - this.lastFlush;
+        this.timer = since >= this.maxWaitMs ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), this.maxWaitMs - since);
+      }
     });
   }
 
   private flush(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) {
+      clearTimeout(this.timer as NodeJS.Timeout);
+      clearImmediate(this.timer as NodeJS.Immediate);
+    }
     this.timer = null;
+    this.lastFlush = Date.now();
     const batch = this.items;
     this.items = [];
     if (batch.length === 0) return;
