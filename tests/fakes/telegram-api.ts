@@ -22,7 +22,10 @@ export { parseTelegramHtml, HtmlParseError, type FakeEntity } from './telegram-h
  *   at most `globalPerSecond` in any 1000 ms, `perChatPerSecond` per chat in any 1000 ms, and
  *   `perGroupPerMinute` per group, supergroup or channel in any 60 000 ms. No bursts beyond that (real
  *   Telegram tolerates short bursts; a pacer that passes here passes there). Each window is shortened by
- *   `slackMs` (10 ms) to absorb timer jitter. Refused sends do not count.
+ *   `slackMs` (10 ms) to absorb timer jitter. Refused sends do not count. Paid broadcasts
+ *   (`allow_paid_broadcast: true`) skip `globalPerSecond` but every send counts against `paidPerSecond`
+ *   (1000); with a `stars` balance, each costs 0.1 Star and one the balance cannot cover answers
+ *   400 `Bad Request: BALANCE_TOO_LOW`.
  * - getUpdates long polling (`pushUpdate`, offsets, `timeout`, 409 when a second poller arrives or a
  *   webhook is set), setWebhook/deleteWebhook and `deliverWebhook` with the secret header.
  * Tests script failures with `failNext`/`script`, or inject random 429/5xx with a seeded PRNG.
