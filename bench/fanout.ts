@@ -88,9 +88,11 @@ const pacer = new Pacer(
 const dispatcher = new Dispatcher({ outbox, destinations: registry, senders: { telegram: { sender, pacer } }, logger, maxAttempts: 8 });
 const drainTarget = mode === 'backlog' ? Math.min(count, 20_000) : count;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 await dispatcher.start();
 while (dispatcher.stats.sent + dispatcher.stats.failed < drainTarget) await new Promise((r) => setTimeout(r, 50));
 const elapsed = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
 await dispatcher.stop(5_000);
 const stats = await fake.stats();
 rss.stop();
@@ -112,5 +114,7 @@ console.log(
     // Rate between the first and the last message the fake received, as Telegram would count it.
     rate: stats.sent > 1 ? (stats.sent - 1) / span : 0,
     peakRssMb: rss.peak(),
+    // This process's CPU (user + sys) per delivery while draining: the overhead, whatever the fake's share.
+    cpuUsPerMessage: (cpu.user + cpu.system) / Math.max(1, dispatcher.stats.sent),
   }),
 );

@@ -375,6 +375,9 @@ export class Dispatcher {
     const picked: Candidate[] = [];
     // Rows waiting for their slot or for Telegram's answer count; rows only waiting for their record write do not.
     const free = concurrency - this.active;
+    // With most slots busy, wait for a few more to free up (each answer kicks a pass): one claim query
+    // for several rows instead of one per answer.
+    if (free < Math.min(MIN_CLAIM, concurrency) && this.active > 0) return 1_000;
     const blockedLines = new Set<string>();
     let nextWake = 1_000;
     for (const row of rows) {
@@ -744,6 +747,8 @@ export class Dispatcher {
 
 /** How far ahead of its pacing slot a row may be claimed (it then waits for the slot). */
 const LOOKAHEAD_MS = 15;
+/** Free slots worth a claim query while sends are in flight. */
+const MIN_CLAIM = 8;
 /** A slot missed by more than this is taken again, so a stalled event loop cannot release a burst. */
 const LATE_MS = 10;
 const PROGRESS_EVERY_MS = 10_000;
