@@ -119,6 +119,8 @@ export class Dispatcher {
   private readonly sentWrites: WriteBatch<SentRecord>;
   /** Rows launched and not yet answered by their platform (what `concurrency` bounds). */
   private active = 0;
+  /** The last pass left rows that a finished send could release (see `kick`). */
+  private kickUseful = true;
   private progressAt = 0;
   private progressSent = 0;
   private readonly opts: Required<
@@ -177,12 +179,17 @@ export class Dispatcher {
   /** New work was queued: read the outbox now instead of at the next timer. */
   wake(): void {
     this.queueDirty = true;
-    this.kick();
+    this.wakeUp?.();
   }
 
-  /** Something changed in memory (a send finished): look at the queue again without re-reading it. */
+  /**
+   * Something changed in memory (a send finished): look at the queue again without re-reading it. Only
+   * when the last pass was held back by what a finished send frees (a concurrency slot, a busy chat):
+   * otherwise nothing could go sooner than the pass's own timer, and at 1000 answers a second a pass per
+   * answer over a 500-row window would be most of the process's work.
+   */
   private kick(): void {
-    this.wakeUp?.();
+    if (this.kickUseful) this.wakeUp?.();
   }
 
   /**
@@ -338,8 +345,7 @@ export class Dispatcher {
         return;
       case 'breaker.closed':
         logger.info({ ...ev, platform }, `${platform} is back after ${Math.round(ev.downMs / 1000)} s; sending resumes`);
-        this.queueDirty = true;
-        this.kick();
+        this.wake();
         return;
     }
   }
@@ -377,11 +383,16 @@ export class Dispatcher {
     const free = concurrency - this.active;
     // With most slots busy, wait for a few more to free up (each answer kicks a pass): one claim query
     // for several rows instead of one per answer.
-    if (free < Math.min(MIN_CLAIM, concurrency) && this.active > 0) return 1_000;
+    if (free < Math.min(MIN_CLAIM, concurrency) && this.active > 0) {
+      this.kickUseful = true;
+      return 1_000;
+    }
+    let heldBySend = false;
     const blockedLines = new Set<string>();
     let nextWake = 1_000;
     for (const row of rows) {
       if (!this.isRunning || picked.length >= free) {
+        heldBySend = true;
         nextWake = Math.min(nextWake, 5);
         break;
       }
@@ -396,7 +407,12 @@ export class Dispatcher {
       }
       const chatKey = `${dest.platform}:${dest.chatId}`;
       // Order per chat: only the oldest pending row of a chat may go.
-      if (blockedChats.has(chatKey) || this.busyChats.has(chatKey) || this.heldChats.has(chatKey)) continue;
+      if (blockedChats.has(chatKey)) continue;
+      if (this.busyChats.has(chatKey) || this.heldChats.has(chatKey)) {
+        heldBySend = true;
+        blockedChats.add(chatKey);
+        continue;
+      }
       blockedChats.add(chatKey);
       if (paused && row.priority < PRIORITY.edit) continue;
       const platform = senders[dest.platform];
@@ -439,6 +455,8 @@ export class Dispatcher {
       picked.push({ row, dest, platform, chatKey, probe, slot });
     }
     if (taken.size) this.queue = this.queue.filter((r) => !taken.has(r.id));
+    // A store failure, a probe, a platform not ready: any other pass outcome keeps kicks on, to be safe.
+    this.kickUseful = heldBySend || blockedLines.size === 0;
     if (picked.length === 0) return nextWake;
     let claimed: Map<number, DeliveryRow>;
     try {
@@ -772,7 +790,7 @@ interface Candidate {
  */
 class WriteBatch<T> {
   private items: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
-  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private timer: { kind: 'timeout'; t: NodeJS.Timeout } | { kind: 'immediate'; t: NodeJS.Immediate } | null = null;
   private lastFlush = 0;
 
   constructor(
@@ -787,16 +805,18 @@ class WriteBatch<T> {
       if (this.items.length >= this.maxItems) this.flush();
       else if (!this.timer) {
         const since = Date.now() - this.lastFlush;
-        this.timer = since >= this.maxWaitMs ? setImmediate(() => this.flush()) : setTimeout(() => this.flush(), this.maxWaitMs - since);
+        this.timer =
+          since >= this.maxWaitMs
+            ? { kind: 'immediate', t: setImmediate(() => this.flush()) }
+            : { kind: 'timeout', t: setTimeout(() => this.flush(), this.maxWaitMs - since) };
       }
     });
   }
 
   private flush(): void {
-    if (this.timer) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      clearImmediate(this.timer as NodeJS.Immediate);
-    }
+    // Each kind cleared by its own function (fake timers in tests refuse a mismatch).
+    if (this.timer?.kind === 'timeout') clearTimeout(this.timer.t);
+    else if (this.timer?.kind === 'immediate') clearImmediate(this.timer.t);
     this.timer = null;
     this.lastFlush = Date.now();
     const batch = this.items;
