@@ -58,7 +58,7 @@ export interface DispatcherOptions {
   passBackoffCapMs?: number;
   /** Sends recorded together in one write, at most this many (default 64)… */
   sentBatchSize?: number;
-  /** …and waiting at most this long for company (default 5 ms). A crash may repeat these too (see outbox.ts). */
+  /** …and waiting at most this long for company (default 2 ms). A crash may repeat these too (see outbox.ts). */
   sentBatchMs?: number;
   /**
    * At start, take back every row left `sending`, whoever claimed it. Right when this process is the only
@@ -144,7 +144,7 @@ export class Dispatcher {
       passBackoffCapMs: 30_000,
       ...opts,
     };
-    this.sentWrites = new WriteBatch((items) => this.opts.outbox.markSentMany(items), this.opts.sentBatchSize ?? 64, this.opts.sentBatchMs ?? 5);
+    this.sentWrites = new WriteBatch((items) => this.opts.outbox.markSentMany(items), this.opts.sentBatchSize ?? 64, this.opts.sentBatchMs ?? 2);
     for (const platform of Object.keys(opts.senders)) this.breakerFor.set(platform, new Breaker(platform, opts.breaker, this.opts.random));
   }
 
