@@ -1,5 +1,6 @@
 /**
- * Fan-out of one article to many private chats through the real telegraf client and the fake Bot API
+ * Fan-out of one article to many private chats through the Bot API client as module.ts builds it (our keep-alive
+ * transport, telegraf for types and uploads) and the fake Bot API
  * (in its own process), with the dispatcher, pacer and a SQLite outbox as in production.
  *   fanout.ts limited <chats>      Telegram's limits enforced by the fake; Manchete paces at 30 msg/s.
  *   fanout.ts unlimited <count>    The fake's limits lifted and no pacing: Manchete's own overhead.
