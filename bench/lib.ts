@@ -14,11 +14,12 @@ import { createInterface } from 'node:readline';
 
 /** Samples this process's RSS every few milliseconds; `peak()` is the highest seen, in MB. */
 export function rssSampler(everyMs = 20) {
-  let peak = process.memoryUsage().rss;
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), everyMs);
+  // memoryUsage.rss() reads only the RSS (memoryUsage() also walks the heap spaces): same figure, less noise.
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), everyMs);
   t.unref();
   return {
-    peak: () => Math.max(peak, process.memoryUsage().rss) / 1024 / 1024,
+    peak: () => Math.max(peak, process.memoryUsage.rss()) / 1024 / 1024,
     stop: () => clearInterval(t),
   };
 }
@@ -44,7 +45,7 @@ export async function fakeTelegramProcess(opts: { limits: boolean }) {
     async stats() {
       const p = next();
       child.stdin!.write('stats\n');
-      return JSON.parse(await p) as { sent: number; tooMany: number; requests: number; firstAt: number; lastAt: number };
+      return JSON.parse(await p) as { sent: number; tooMany: number; paid: number; requests: number; firstAt: number; lastAt: number };
     },
     stop: () => {
       child.stdin!.end();

@@ -159,6 +159,8 @@ export const DEFAULTS = {
   TELEGRAM_MAX_PER_SECOND: '30',
   TELEGRAM_CHAT_GAP: '1s',
   TELEGRAM_GROUP_PER_MINUTE: '20',
+  TELEGRAM_PAID_BROADCAST: 'off',
+  TELEGRAM_PAID_MAX_PER_SECOND: '1000',
   TELEGRAM_WEBHOOK_URL: '',
   TELEGRAM_WEBHOOK_SECRET: '',
   MAX_ATTEMPTS: '8',
@@ -225,6 +227,10 @@ const schema = z.object({
   TELEGRAM_MAX_PER_SECOND: int('TELEGRAM_MAX_PER_SECOND', 1, 1000),
   TELEGRAM_CHAT_GAP: duration('TELEGRAM_CHAT_GAP', '1s'),
   TELEGRAM_GROUP_PER_MINUTE: int('TELEGRAM_GROUP_PER_MINUTE', 1, 1000),
+  TELEGRAM_PAID_BROADCAST: z.enum(['off', 'subscribers'], {
+    message: 'TELEGRAM_PAID_BROADCAST must be off or subscribers (paid broadcasts to private subscribers, charged in Stars)',
+  }),
+  TELEGRAM_PAID_MAX_PER_SECOND: int('TELEGRAM_PAID_MAX_PER_SECOND', 1, 1000),
   TELEGRAM_WEBHOOK_URL: str,
   TELEGRAM_WEBHOOK_SECRET: str,
   MAX_ATTEMPTS: int('MAX_ATTEMPTS', 1, 100),
@@ -303,6 +309,12 @@ export interface Config {
     maxPerSecond: number;
     chatGapMs: number;
     groupPerMinute: number;
+    /**
+     * `subscribers`: sends to private chats carry `allow_paid_broadcast` and are paced up to
+     * `paidMaxPerSecond` overall (Telegram charges Stars per message); `off`: the free 30/s.
+     */
+    paidBroadcast: 'off' | 'subscribers';
+    paidMaxPerSecond: number;
     webhookUrl: string | null;
     webhookSecret: string | null;
   };
@@ -433,6 +445,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxPerSecond: e.TELEGRAM_MAX_PER_SECOND,
       chatGapMs: e.TELEGRAM_CHAT_GAP,
       groupPerMinute: e.TELEGRAM_GROUP_PER_MINUTE,
+      paidBroadcast: e.TELEGRAM_PAID_BROADCAST,
+      paidMaxPerSecond: e.TELEGRAM_PAID_MAX_PER_SECOND,
       webhookUrl: e.TELEGRAM_WEBHOOK_URL || null,
       webhookSecret: e.TELEGRAM_WEBHOOK_SECRET || null,
     },

@@ -1,4 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { Db } from '../store/db.js';
+import type { DestinationTable } from '../store/schema.js';
 import type { Platform } from '../render/types.js';
 import type { Destination, DestinationOptions } from './types.js';
 
@@ -63,22 +65,26 @@ export class DestinationRegistry {
     return (await this.get(dest.id))!;
   }
 
+  /** The destination if it is in memory already (no database read): the dispatcher's hot path. */
+  cached(id: string): DestinationRecord | undefined {
+    return this.cache.get(id);
+  }
+
+  /** Reads the destinations among `ids` that are not in memory yet, in one query per few hundred. */
+  async prefetch(ids: Iterable<string>): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.cache.has(id));
+    for (let i = 0; i < missing.length; i += 500) {
+      const rows = await this.db.selectFrom('destinations').selectAll().where('id', 'in', missing.slice(i, i + 500)).execute();
+      for (const row of rows) this.cache.set(row.id, toRecord(row));
+    }
+  }
+
   async get(id: string): Promise<DestinationRecord | undefined> {
     const hit = this.cache.get(id);
     if (hit) return hit;
     const row = await this.db.selectFrom('destinations').selectAll().where('id', '=', id).executeTakeFirst();
     if (!row) return undefined;
-    const rec: DestinationRecord = {
-      id: row.id,
-      platform: row.platform as Platform,
-      chatId: row.chat_id,
-      threadId: row.thread_id,
-      options: JSON.parse(row.options) as DestinationOptions,
-      status: row.status === 'dead' ? 'dead' : 'active',
-      statusReason: row.status_reason,
-      title: row.title,
-      kind: row.kind,
-    };
+    const rec = toRecord(row);
     this.cache.set(id, rec);
     return rec;
   }
@@ -122,4 +128,18 @@ export class DestinationRegistry {
       .execute();
     this.cache.delete(id);
   }
+}
+
+function toRecord(row: Selectable<DestinationTable>): DestinationRecord {
+  return {
+    id: row.id,
+    platform: row.platform as Platform,
+    chatId: row.chat_id,
+    threadId: row.thread_id,
+    options: JSON.parse(row.options) as DestinationOptions,
+    status: row.status === 'dead' ? 'dead' : 'active',
+    statusReason: row.status_reason,
+    title: row.title,
+    kind: row.kind,
+  };
 }

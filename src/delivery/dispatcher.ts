@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { OutboundMessage, Platform } from '../render/types.js';
 import type { DestinationRegistry, DestinationRecord } from './destinations.js';
-import type { DeliveryRow, Outbox, QueueEntry } from './outbox.js';
+import type { DeliveryRow, Outbox, QueueEntry, SentRecord } from './outbox.js';
 import { PRIORITY } from './outbox.js';
 import type { Pacer } from './pacer.js';
 import { PlatformSendError, type PlatformSender, type SentMessage } from './types.js';
@@ -32,7 +32,7 @@ export interface DispatcherOptions {
   logger: Logger;
   /** Attempts before a delivery is `failed` (transient errors only). */
   maxAttempts: number;
-  /** Sends in flight at once, over all chats. */
+  /** Sends in flight at once (waiting for their pacing slot or for the platform's answer), over all chats. Default 64. */
   concurrency?: number;
   /** A platform call that takes longer than this counts as a timeout (transient). */
   sendTimeoutMs?: number;
@@ -61,6 +61,10 @@ export interface DispatcherOptions {
   passBackoffBaseMs?: number;
   /** Default 30 s. */
   passBackoffCapMs?: number;
+  /** Sends recorded together in one write, at most this many (default 64)… */
+  sentBatchSize?: number;
+  /** …and waiting at most this long for company (default 2 ms). A crash may repeat these too (see outbox.ts). */
+  sentBatchMs?: number;
   /**
    * At start, take back every row left `sending`, whoever claimed it. Right when this process is the only
    * sender (SQLite); with a shared PostgreSQL outbox, leave it off so only expired claims are taken back.
@@ -116,6 +120,14 @@ export class Dispatcher {
   private readonly unrecorded: { chatKey: string; id: number; write: () => Promise<void> }[] = [];
   private readonly heldChats = new Map<string, number>();
   private fault_: DispatcherFault | null = null;
+  /** Sends answered, waiting to be written together (one UPDATE for many rows). */
+  private readonly sentWrites: WriteBatch<SentRecord>;
+  /** Rows launched and not yet answered by their platform (what `concurrency` bounds). */
+  private active = 0;
+  /** The last pass left rows that a finished send could release (see `kick`). */
+  private kickUseful = true;
+  private progressAt = 0;
+  private progressSent = 0;
   private readonly opts: Required<
     Pick<
       DispatcherOptions,
@@ -126,7 +138,7 @@ export class Dispatcher {
 
   constructor(opts: DispatcherOptions) {
     this.opts = {
-      concurrency: 32,
+      concurrency: 64,
       sendTimeoutMs: 30_000,
       windowSize: 500,
       clock: Date.now,
@@ -137,6 +149,7 @@ export class Dispatcher {
       passBackoffCapMs: 30_000,
       ...opts,
     };
+    this.sentWrites = new WriteBatch((items) => this.opts.outbox.markSentMany(items), this.opts.sentBatchSize ?? 64, this.opts.sentBatchMs ?? 2);
     for (const platform of Object.keys(opts.senders)) this.breakerFor.set(platform, new Breaker(platform, opts.breaker, this.opts.random));
   }
 
@@ -171,12 +184,17 @@ export class Dispatcher {
   /** New work was queued: read the outbox now instead of at the next timer. */
   wake(): void {
     this.queueDirty = true;
-    this.kick();
+    this.wakeUp?.();
   }
 
-  /** Something changed in memory (a send finished): look at the queue again without re-reading it. */
+  /**
+   * Something changed in memory (a send finished): look at the queue again without re-reading it. Only
+   * when the last pass was held back by what a finished send frees (a concurrency slot, a busy chat):
+   * otherwise nothing could go sooner than the pass's own timer, and at 1000 answers a second a pass per
+   * answer over a 500-row window would be most of the process's work.
+   */
   private kick(): void {
-    this.wakeUp?.();
+    if (this.kickUseful) this.wakeUp?.();
   }
 
   /**
@@ -250,6 +268,22 @@ export class Dispatcher {
     return wait;
   }
 
+  /** At most every 10 s while sending: one info line with what went out since the last one. */
+  private progress(): void {
+    const now = this.opts.clock();
+    if (now - this.progressAt < PROGRESS_EVERY_MS) return;
+    const sent = this.stats.sent - this.progressSent;
+    if (sent > 0 && this.progressAt > 0) {
+      const seconds = (now - this.progressAt) / 1000;
+      this.opts.logger.info(
+        { event: 'dispatcher.progress', sent, perSecond: Math.round(sent / seconds), inFlight: this.inFlight.size, failed: this.stats.failed, dead: this.stats.dead },
+        `sent ${sent} deliveries in the last ${Math.round(seconds)} s (${Math.round(sent / seconds)}/s)`,
+      );
+    }
+    this.progressAt = now;
+    this.progressSent = this.stats.sent;
+  }
+
   /** The first pass after failures went through: say so, and take back claims this process lost track of. */
   private async recovered(): Promise<void> {
     const fault = this.fault_!;
@@ -316,8 +350,7 @@ export class Dispatcher {
         return;
       case 'breaker.closed':
         logger.info({ ...ev, platform }, `${platform} is back after ${Math.round(ev.downMs / 1000)} s; sending resumes`);
-        this.queueDirty = true;
-        this.kick();
+        this.wake();
         return;
     }
   }
@@ -325,6 +358,7 @@ export class Dispatcher {
   /** One look at the outbox: launches every send that may go now; returns how long until the next may. */
   private async pass(): Promise<number> {
     const { outbox, senders, concurrency } = this.opts;
+    this.progress();
     // Re-read when told there is new work, when a retry was scheduled, when the window ran low, and at
     // least every few seconds (another instance or the CLI may have queued work).
     const nowMs = this.opts.clock();
@@ -340,6 +374,8 @@ export class Dispatcher {
         rows = [...rows, ...(await outbox.heads(size)).filter((r) => !seen.has(r.id))].sort((a, b) => b.priority - a.priority || a.id - b.id);
       }
       this.queue = rows.filter((r) => !this.inFlight.has(r.id));
+      // One read for the window's destinations not in memory yet, instead of one per row.
+      await this.opts.destinations.prefetch(this.queue.map((r) => r.destination_id));
     }
     const rows = this.queue;
     if (rows.length === 0) return 1_000;
@@ -347,13 +383,25 @@ export class Dispatcher {
     const now = this.opts.clock();
     const blockedChats = new Set<string>();
     const taken = new Set<number>();
+    const picked: Candidate[] = [];
+    // Rows waiting for their slot or for Telegram's answer count; rows only waiting for their record write do not.
+    const free = concurrency - this.active;
+    // With most slots busy, wait for a few more to free up (each answer kicks a pass): one claim query
+    // for several rows instead of one per answer.
+    if (free < Math.min(MIN_CLAIM, concurrency) && this.active > 0) {
+      this.kickUseful = true;
+      return 1_000;
+    }
+    let heldBySend = false;
+    const blockedLines = new Set<string>();
     let nextWake = 1_000;
     for (const row of rows) {
-      if (!this.isRunning || this.inFlight.size >= concurrency) {
+      if (!this.isRunning || picked.length >= free) {
+        heldBySend = true;
         nextWake = Math.min(nextWake, 5);
         break;
       }
-      const dest = await this.opts.destinations.get(row.destination_id);
+      const dest = this.opts.destinations.cached(row.destination_id) ?? (await this.opts.destinations.get(row.destination_id));
       if (!dest || dest.status === 'dead') {
         taken.add(row.id);
         const full = await outbox.get(row.id);
@@ -364,7 +412,12 @@ export class Dispatcher {
       }
       const chatKey = `${dest.platform}:${dest.chatId}`;
       // Order per chat: only the oldest pending row of a chat may go.
-      if (blockedChats.has(chatKey) || this.busyChats.has(chatKey) || this.heldChats.has(chatKey)) continue;
+      if (blockedChats.has(chatKey)) continue;
+      if (this.busyChats.has(chatKey) || this.heldChats.has(chatKey)) {
+        heldBySend = true;
+        blockedChats.add(chatKey);
+        continue;
+      }
       blockedChats.add(chatKey);
       if (paused && row.priority < PRIORITY.edit) continue;
       const platform = senders[dest.platform];
@@ -390,40 +443,105 @@ export class Dispatcher {
         nextWake = Math.min(nextWake, 1_000);
         continue;
       }
+      // A send whose slot comes within the look-ahead is taken now and waits for its slot, so one claim
+      // query serves many sends at a fast pace (1000/s is a slot a millisecond). A probe goes only now.
+      const line = `${dest.platform}:${platform.pacer.lineOf(dest, row.kind)}`;
+      if (blockedLines.has(line)) continue;
+      const ahead = probe ? 0 : LOOKAHEAD_MS;
       const wait = platform.pacer.waitFor(dest, now, row.kind);
-      if (wait > 0) {
-        nextWake = Math.min(nextWake, wait);
+      if (wait > ahead) {
+        // Every other chat on this line waits as long: skip them without asking (a window is 500 rows),
+        // and look again when half the look-ahead is used up, not at every slot (1 ms apart at 1000/s).
+        if (platform.pacer.lineWait(dest, now, row.kind) > ahead) {
+          blockedLines.add(line);
+          nextWake = Math.min(nextWake, Math.max(wait - ahead, ahead / 2));
+        } else nextWake = Math.min(nextWake, wait - ahead);
         continue;
       }
+      const slot = now + platform.pacer.reserve(dest, now, row.kind);
       taken.add(row.id);
-      // Read before claiming: a claim is the last write of a pass, so a store failure cannot strand it.
-      const full = await outbox.get(row.id);
-      if (full?.status !== 'pending') continue;
-      if (!(await outbox.claim(row.id, this.opts.holder, this.opts.sendTimeoutMs * 4 + 60_000))) continue;
-      platform.pacer.reserve(dest, now, row.kind);
+      if (probe) breaker.probeStarted();
       this.busyChats.add(chatKey);
-      this.stats.inFlight++;
-      if (probe) {
-        breaker.probeStarted();
-        this.probeRows.add(row.id);
-        this.opts.logger.info({ event: 'breaker.probe', outcome: 'sending', platform: dest.platform, id: row.id, destination: dest.id }, `${dest.platform} is down: probing with delivery ${row.id}`);
-      }
-      const p = this.deliver(full, dest, platform, chatKey)
-        .catch((err: unknown) => this.opts.logger.error({ event: 'delivery.crashed', id: row.id, err }, 'delivery handling failed'))
-        .finally(() => {
-          if (this.probeRows.delete(row.id)) breaker.probeAbandoned(this.opts.clock());
-          this.busyChats.delete(chatKey);
-          this.inFlight.delete(row.id);
-          this.stats.inFlight--;
-          this.kick();
-        });
-      this.inFlight.set(row.id, p);
+      picked.push({ row, dest, platform, chatKey, probe, slot });
     }
     if (taken.size) this.queue = this.queue.filter((r) => !taken.has(r.id));
+    // A store failure, a probe, a platform not ready: any other pass outcome keeps kicks on, to be safe.
+    this.kickUseful = heldBySend || blockedLines.size === 0;
+    if (picked.length === 0) return nextWake;
+    let claimed: Map<number, DeliveryRow>;
+    try {
+      claimed = await outbox.claimMany(picked.map((c) => c.row.id), this.opts.holder, this.opts.sendTimeoutMs * 4 + 60_000);
+    } catch (err) {
+      // Nothing was claimed (one statement): give the chats and the probe back, and fail the pass.
+      for (const c of picked) {
+        this.busyChats.delete(c.chatKey);
+        if (c.probe) this.breakerOf(c.dest.platform).probeAbandoned(this.opts.clock());
+      }
+      throw err;
+    }
+    for (const c of picked) {
+      const full = claimed.get(c.row.id);
+      if (!full) {
+        // Another worker took it first: its reserved slot is left unused (never a send too many).
+        this.busyChats.delete(c.chatKey);
+        if (c.probe) this.breakerOf(c.dest.platform).probeAbandoned(this.opts.clock());
+        continue;
+      }
+      this.launch(c, full);
+    }
     return nextWake;
   }
 
-  private async deliver(row: DeliveryRow, dest: DestinationRecord, platform: { sender: PlatformSender; pacer: Pacer }, chatKey: string): Promise<void> {
+  private launch(c: Candidate, full: DeliveryRow): void {
+    const { row, dest, platform, chatKey, probe } = c;
+    const breaker = this.breakerOf(dest.platform);
+    this.stats.inFlight++;
+    this.active++;
+    let answered = false;
+    const onAnswered = () => {
+      if (answered) return;
+      answered = true;
+      this.active--;
+      this.kick();
+    };
+    if (probe) {
+      this.probeRows.add(row.id);
+      this.opts.logger.info({ event: 'breaker.probe', outcome: 'sending', platform: dest.platform, id: row.id, destination: dest.id }, `${dest.platform} is down: probing with delivery ${row.id}`);
+    }
+    const p = this.deliver(full, dest, platform, chatKey, c.slot, onAnswered)
+      .catch((err: unknown) => this.opts.logger.error({ event: 'delivery.crashed', id: row.id, err }, 'delivery handling failed'))
+      .finally(() => {
+        onAnswered();
+        if (this.probeRows.delete(row.id)) breaker.probeAbandoned(this.opts.clock());
+        this.busyChats.delete(chatKey);
+        this.inFlight.delete(row.id);
+        this.stats.inFlight--;
+        this.kick();
+      });
+    this.inFlight.set(row.id, p);
+  }
+
+  /** Waits for a reserved slot; a slot missed by more than a little (the event loop stalled) is taken again. */
+  private async waitSlot(slot: number, dest: DestinationRecord, pacer: Pacer, kind: DeliveryRow['kind']): Promise<void> {
+    let wait = slot - this.opts.clock();
+    if (wait > 0) await sleep(wait);
+    wait = slot - this.opts.clock();
+    // Late sends fired together would arrive as a burst: a late one queues for a fresh slot instead.
+    if (wait < -LATE_MS && pacer.policy.globalGapMs > 0) {
+      const again = pacer.retake(dest, this.opts.clock(), kind);
+      if (again > 0) await sleep(again);
+    }
+  }
+
+  private async deliver(
+    row: DeliveryRow,
+    dest: DestinationRecord,
+    platform: { sender: PlatformSender; pacer: Pacer },
+    chatKey: string,
+    slot: number,
+    /** Called once the platform calls are over: the row no longer counts against the concurrency. */
+    answered: () => void = () => undefined,
+  ): Promise<void> {
     const { outbox, logger } = this.opts;
     const done: string[] = row.message_ids ? (JSON.parse(row.message_ids) as string[]) : [];
     const notes: string[] = [];
@@ -432,6 +550,7 @@ export class Dispatcher {
     try {
       const payload = JSON.parse(row.payload) as OutboundMessage[];
       const editTargets = row.kind === 'edit' ? await this.editTargets(row) : [];
+      await this.waitSlot(slot, dest, platform.pacer, row.kind);
       for (let i = start; i < payload.length; i++) {
         const msg = payload[i]!;
         // The first message's slot was reserved when the row was claimed; later parts wait for theirs.
@@ -467,18 +586,22 @@ export class Dispatcher {
         if (i < payload.length - 1) await outbox.recordProgress(row.id, done).catch(() => undefined);
       }
     } catch (err) {
+      answered();
       if (done.length > start) await outbox.recordProgress(row.id, done).catch(() => undefined);
       if (err instanceof PlatformSendError) await this.handleFailure(row, target, platform.pacer, chatKey, err);
       else await this.internalFailure(row, dest, chatKey, err);
       return;
     }
+    answered();
     const breaker = this.breakerOf(dest.platform);
     if (this.probeRows.delete(row.id)) for (const ev of breaker.probeDone(chatKey, true, null, this.opts.clock())) this.logBreaker(dest.platform, ev);
     else breaker.success();
+    const sentAt = new Date(this.opts.clock()).toISOString();
     await this.record(chatKey, row.id, async () => {
-      await outbox.markSent(row.id, done, notes.length ? notes.join('; ') : null);
+      await this.sentWrites.add({ id: row.id, messageIds: done, note: notes.length ? notes.join('; ') : null, sentAt });
       this.stats.sent++;
-      logger.info({ event: 'delivery.sent', id: row.id, kind: row.kind, article: row.article_id, destination: dest.id, messages: done.length }, `sent to ${dest.id}`);
+      // One line per send only at debug: at 1000 messages a second, info gets `dispatcher.progress` instead.
+      logger.debug({ event: 'delivery.sent', id: row.id, kind: row.kind, article: row.article_id, destination: dest.id, messages: done.length }, `sent to ${dest.id}`);
       this.opts.onSettled?.(row, 'sent', null);
     });
   }
@@ -629,6 +752,10 @@ export class Dispatcher {
           this.opts.onSettled?.(row, 'failed', e.message);
         });
       }
+      case 'requeue': {
+        logger.warn({ event: 'delivery.requeued', id: row.id, destination: dest.id, reason: e.message }, `${dest.id}: ${e.message}; sent again without spending an attempt`);
+        return record(() => outbox.retryAt(row.id, new Date(decision.at), e.message, false));
+      }
       case 'retry': {
         const wait = decision.at - now;
         this.stats.retried++;
@@ -643,6 +770,72 @@ export class Dispatcher {
     if (status === 'failed') this.stats.failed++;
     this.opts.logger.warn({ event: `delivery.${status}`, id: row.id, destination: row.destination_id, reason }, reason);
     this.opts.onSettled?.(row, status, reason);
+  }
+}
+
+/** How far ahead of its pacing slot a row may be claimed (it then waits for the slot). */
+const LOOKAHEAD_MS = 15;
+/** Free slots worth a claim query while sends are in flight. */
+const MIN_CLAIM = 8;
+/** A slot missed by more than this is taken again, so a stalled event loop cannot release a burst. */
+const LATE_MS = 10;
+const PROGRESS_EVERY_MS = 10_000;
+
+interface Candidate {
+  row: QueueEntry;
+  dest: DestinationRecord;
+  platform: { sender: PlatformSender; pacer: Pacer };
+  chatKey: string;
+  probe: boolean;
+  /** The pacing slot reserved for its first message (ms since the epoch). */
+  slot: number;
+}
+
+/**
+ * Collects items and writes them together. After a quiet spell the first item is written at the next
+ * turn of the event loop (with whatever else was answered in the same turn), so a lone send is recorded
+ * at once; while writes follow each other closely, items wait up to `maxWaitMs` for company, or until
+ * `maxItems` are waiting. Each `add` resolves once its batch is written, or rejects with the batch's
+ * error (the caller keeps the item and adds it again later).
+ */
+class WriteBatch<T> {
+  private items: { item: T; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private timer: { kind: 'timeout'; t: NodeJS.Timeout } | { kind: 'immediate'; t: NodeJS.Immediate } | null = null;
+  private lastFlush = 0;
+
+  constructor(
+    private readonly write: (items: T[]) => Promise<void>,
+    private readonly maxItems: number,
+    private readonly maxWaitMs: number,
+  ) {}
+
+  add(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.items.push({ item, resolve, reject });
+      if (this.items.length >= this.maxItems) this.flush();
+      else if (!this.timer) {
+        const since = Date.now() - this.lastFlush;
+        this.timer =
+          since >= this.maxWaitMs
+            ? { kind: 'immediate', t: setImmediate(() => this.flush()) }
+            : { kind: 'timeout', t: setTimeout(() => this.flush(), this.maxWaitMs - since) };
+      }
+    });
+  }
+
+  private flush(): void {
+    // Each kind cleared by its own function (fake timers in tests refuse a mismatch).
+    if (this.timer?.kind === 'timeout') clearTimeout(this.timer.t);
+    else if (this.timer?.kind === 'immediate') clearImmediate(this.timer.t);
+    this.timer = null;
+    this.lastFlush = Date.now();
+    const batch = this.items;
+    this.items = [];
+    if (batch.length === 0) return;
+    this.write(batch.map((b) => b.item)).then(
+      () => batch.forEach((b) => b.resolve()),
+      (err: unknown) => batch.forEach((b) => b.reject(err)),
+    );
   }
 }
 

@@ -23,6 +23,17 @@ export type QueueEntry = Pick<DeliveryRow, 'id' | 'destination_id' | 'kind' | 'p
 /** Editor pushes go ahead of automatic posts; replies to commands ahead of both. */
 export const PRIORITY = { article: 0, edit: 5, push: 10, reply: 20 } as const;
 
+/** One send to record as done: the platform's message ids, an optional note (a degradation), when. */
+export interface SentRecord {
+  id: number;
+  messageIds: string[];
+  note?: string | null;
+  sentAt?: string;
+}
+
+/** Rows per statement: well under SQLite's bound-parameter limit with a few parameters per row. */
+const CHUNK = 100;
+
 export interface NewDelivery {
   articleId: string | null;
   destinationId: string;
@@ -125,19 +136,38 @@ export class Outbox {
 
   /** Atomically takes a pending row for sending. False when another worker took it first. */
   async claim(id: number, holder: string, leaseMs: number): Promise<boolean> {
+    return (await this.claimMany([id], holder, leaseMs)).size === 1;
+  }
+
+  /**
+   * Takes the pending rows among `ids` for sending, in one statement, and returns them whole (payload
+   * included) by id. A row another worker claimed first (its status is no longer `pending`) is simply not
+   * in the result, so two dispatch loops never hold the same row. The claim is the holder's instance id
+   * and an expiry (`claimed_until`): a crashed holder's rows are taken back by `recover` once it expires.
+   * This is the only place claim SQL is written; `claim` is the one-row case.
+   */
+  async claimMany(ids: number[], holder: string, leaseMs: number): Promise<Map<number, DeliveryRow>> {
+    const out = new Map<number, DeliveryRow>();
+    if (ids.length === 0) return out;
     const now = this.clock();
-    const res = await this.db
-      .updateTable('deliveries')
-      .set({
-        status: 'sending',
-        claimed_by: holder,
-        claimed_until: new Date(now.getTime() + leaseMs).toISOString(),
-        updated_at: now.toISOString(),
-      })
-      .where('id', '=', id)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await this.db
+        .updateTable('deliveries')
+        .set({
+          status: 'sending',
+          claimed_by: holder,
+          claimed_until: new Date(now.getTime() + leaseMs).toISOString(),
+          updated_at: now.toISOString(),
+        })
+        .where('id', 'in', ids.slice(i, i + CHUNK))
+        // coalesce() keeps SQLite on the primary key: on a bare `status =` it walks the queue index over
+        // every pending row (100,000 in a backlog) for each claim. Same meaning on PostgreSQL.
+        .where(sql<string>`coalesce(status, '')`, '=', 'pending')
+        .returningAll()
+        .execute();
+      for (const r of rows) out.set(Number(r.id), { ...r, id: Number(r.id) });
+    }
+    return out;
   }
 
   /** Records the platform ids of the messages sent so far (called after each message of a multi-part delivery). */
@@ -150,21 +180,39 @@ export class Outbox {
   }
 
   async markSent(id: number, messageIds: string[], note: string | null = null): Promise<void> {
+    await this.markSentMany([{ id, messageIds, note }]);
+  }
+
+  /**
+   * Records many sends in one transaction (one UPDATE per chunk of rows, the per-row values chosen with
+   * CASE, which SQLite and PostgreSQL both read the same way). `sentAt` defaults to now.
+   */
+  async markSentMany(items: SentRecord[]): Promise<void> {
+    if (items.length === 0) return;
     const now = this.clock().toISOString();
-    await this.db
-      .updateTable('deliveries')
-      .set({
-        status: 'sent',
-        message_ids: JSON.stringify(messageIds),
-        sent_at: now,
-        updated_at: now,
-        last_error: note,
-        attempts: sql<number>`attempts + 1`,
-        claimed_by: null,
-        claimed_until: null,
-      })
-      .where('id', '=', id)
-      .execute();
+    const write = async (db: Db) => {
+      for (let i = 0; i < items.length; i += CHUNK) {
+        const chunk = items.slice(i, i + CHUNK);
+        const pick = (value: (r: SentRecord) => string | null) =>
+          chunk.length === 1 ? sql<string | null>`${value(chunk[0]!)}` : sql<string | null>`CASE id ${sql.join(chunk.map((r) => sql`WHEN ${r.id} THEN ${value(r)}`), sql` `)} END`;
+        await db
+          .updateTable('deliveries')
+          .set({
+            status: 'sent',
+            message_ids: pick((r) => JSON.stringify(r.messageIds)),
+            sent_at: pick((r) => r.sentAt ?? now),
+            updated_at: now,
+            last_error: pick((r) => r.note ?? null),
+            attempts: sql<number>`attempts + 1`,
+            claimed_by: null,
+            claimed_until: null,
+          })
+          .where('id', 'in', chunk.map((r) => r.id))
+          .execute();
+      }
+    };
+    if (items.length <= CHUNK) await write(this.db);
+    else await this.db.transaction().execute((trx) => write(trx));
   }
 
   /** Back to pending, to be tried at `at`. `countAttempt` is false for waits that are not failures (429, restricted). */

@@ -32,17 +32,34 @@ export interface PacingPolicy {
    * exceeding the average rate. Off for WhatsApp, where the gap is about looking human, not throughput.
    */
   catchUp?: boolean;
+  /**
+   * A second, faster ceiling for the sends it `applies` to (Telegram's paid broadcasts to private chats:
+   * 1000/s instead of 30/s). Those sends skip `globalGapMs` and keep only `gapMs` between them; every other
+   * send keeps `globalGapMs` and also counts against this ceiling, so all sends together never exceed it.
+   * Per-chat limits hold for both. `applies` is asked at every send: when it turns false (the bot ran out
+   * of Stars), those sends fall back to `globalGapMs` at once.
+   */
+  paid?: { gapMs: number; applies: (dest: Destination) => boolean };
 }
 
-export function telegramPolicy(o: { maxPerSecond: number; chatGapMs: number; groupPerMinute: number }): PacingPolicy {
+/** Pacing margin under a platform's published ceiling: request arrival jitter must not push a window over it. */
+const MARGIN = 0.97;
+
+export function telegramPolicy(o: {
+  maxPerSecond: number;
+  chatGapMs: number;
+  groupPerMinute: number;
+  /** Paid broadcasts: the ceiling for the sends `applies` says are paid (TELEGRAM_PAID_MAX_PER_SECOND). */
+  paid?: { maxPerSecond: number; applies: (dest: Destination) => boolean };
+}): PacingPolicy {
   return {
-    // A 3% margin under the ceiling: request arrival jitter must not push a window over the limit.
-    globalGapMs: 1000 / (o.maxPerSecond * 0.97),
+    globalGapMs: 1000 / (o.maxPerSecond * MARGIN),
     globalJitterMs: 0,
     chatGapMs: o.chatGapMs,
     groupWindow: { count: o.groupPerMinute, windowMs: 60_000 },
     globalWindow: null,
     catchUp: true,
+    ...(o.paid ? { paid: { gapMs: 1000 / (o.paid.maxPerSecond * MARGIN), applies: o.paid.applies } } : {}),
   };
 }
 
@@ -97,6 +114,8 @@ interface ChatState {
 
 export class Pacer {
   private nextGlobal = 0;
+  /** Earliest time of the next send on the paid ceiling's line (every send advances it). */
+  private nextPaid = 0;
   private readonly chats = new Map<string, ChatState>();
   /** Reservation times inside the global window, per share (only `post` is used without a reply reserve). */
   private readonly globalRecent: Record<PaceClass, number[]> = { post: [], reply: [] };
@@ -122,7 +141,8 @@ export class Pacer {
    */
   waitFor(dest: Destination, now: number, kind?: string): number {
     const chat = this.chats.get(dest.chatId);
-    let at = Math.max(now, this.nextGlobal, this.pausedUntil);
+    const paid = this.policy.paid;
+    let at = paid ? Math.max(now, this.nextPaid, this.pausedUntil, paid.applies(dest) ? 0 : this.nextGlobal) : Math.max(now, this.nextGlobal, this.pausedUntil);
     if (chat) {
       at = Math.max(at, chat.last + this.policy.chatGapMs, chat.pausedUntil);
       const w = this.policy.groupWindow;
@@ -143,14 +163,55 @@ export class Pacer {
   }
 
   /**
+   * The part of `waitFor` that every chat on the same line shares (the global gap or the paid ceiling, a
+   * platform pause, the global window): when it is long, no other chat on that line can go sooner either.
+   */
+  lineWait(dest: Destination, now: number, kind?: string): number {
+    const paid = this.policy.paid;
+    let at = paid ? Math.max(now, this.nextPaid, this.pausedUntil, paid.applies(dest) ? 0 : this.nextGlobal) : Math.max(now, this.nextGlobal, this.pausedUntil);
+    const gw = this.policy.globalWindow;
+    const share = this.share(kind);
+    if (gw && share) {
+      prune(share.times, now - gw.windowMs);
+      if (share.count <= 0) return Infinity;
+      if (share.times.length >= share.count) at = Math.max(at, share.times[share.times.length - share.count]! + gw.windowMs);
+    }
+    return Math.ceil(at - now);
+  }
+
+  /**
+   * The send reserved earlier missed its slot (the process was busy): it takes the next slot of its shared
+   * line again, so late sends do not go out in a burst. Its chat's own gap is not counted against it (it
+   * is the same send). Returns how long to wait.
+   */
+  retake(dest: Destination, now: number, kind?: string): number {
+    const wait = this.lineWait(dest, now, kind);
+    const at = now + wait;
+    const paid = this.policy.paid;
+    if (paid) this.nextPaid = at + paid.gapMs;
+    if (!paid?.applies(dest)) this.nextGlobal = at + this.policy.globalGapMs;
+    const chat = this.chats.get(dest.chatId);
+    if (chat) chat.last = Math.max(chat.last, at);
+    return wait;
+  }
+
+  /** Which shared line a send to `dest` waits on: the paid ceiling's or the normal one. */
+  lineOf(dest: Destination, kind?: string): string {
+    return `${this.policy.paid?.applies(dest) ? 'paid' : 'free'}:${paceClass(kind)}`;
+  }
+
+  /**
    * Reserves the earliest slot for `dest` and returns how long to wait for it. Successive reservations
    * queue behind each other, so concurrent callers never exceed the policy.
    */
   reserve(dest: Destination, now: number, kind?: string): number {
     const wait = this.waitFor(dest, now, kind);
     const at = now + wait;
-    const base = this.policy.catchUp ? Math.max(at - this.policy.globalGapMs / 2, Math.min(at, this.nextGlobal)) : at;
-    this.nextGlobal = (base + this.policy.globalGapMs + (this.policy.globalJitterMs > 0 ? this.random() * this.policy.globalJitterMs : 0));
+    const paid = this.policy.paid;
+    // A late send may make up at most half a gap of the line it was late on, so the rhythm holds without bursts.
+    const next = (line: number, gap: number) => (this.policy.catchUp ? Math.max(at - gap / 2, Math.min(at, line)) : at) + gap;
+    if (paid) this.nextPaid = next(this.nextPaid, paid.gapMs);
+    if (!paid?.applies(dest)) this.nextGlobal = next(this.nextGlobal, this.policy.globalGapMs) + (this.policy.globalJitterMs > 0 ? this.random() * this.policy.globalJitterMs : 0);
     let chat = this.chats.get(dest.chatId);
     if (!chat) {
       chat = { last: -Infinity, recent: [], pausedUntil: 0 };

@@ -45,7 +45,9 @@ export type FailureDecision =
   /** Given up on this delivery, with why. */
   | { action: 'fail'; reason: 'attempts' | 'permanent' }
   /** The destination is gone: it and its queue are dead. */
-  | { action: 'dead' };
+  | { action: 'dead' }
+  /** The adapter fixed the cause already: back to pending, due now, no attempt spent. */
+  | { action: 'requeue'; at: number };
 
 /** Waits when the platform names none. */
 export const DEFAULT_RATE_LIMIT_WAIT_MS = 5_000;
@@ -64,6 +66,8 @@ export function decideFailure(input: FailureInput): FailureDecision {
       return { action: 'dead' };
     case 'permanent':
       return { action: 'fail', reason: 'permanent' };
+    case 'requeue':
+      return { action: 'requeue', at: now };
     case 'migrated':
       if (input.migrateTo && (input.hops ?? 0) < MAX_MIGRATION_HOPS) return { action: 'follow_migration', to: input.migrateTo };
       return transient();

@@ -105,7 +105,12 @@ export type SendErrorKind =
   /** The account may not post here right now (WhatsApp restricted): pause the platform. */
   | 'restricted'
   /** The request itself is wrong and will never succeed: record as failed. */
-  | 'permanent';
+  | 'permanent'
+  /**
+   * Refused for a reason the adapter has already dealt with (Telegram: a paid broadcast without Stars;
+   * paid broadcasts are now off): send it again at once, no attempt spent.
+   */
+  | 'requeue';
 
 export class PlatformSendError extends Error {
   constructor(

@@ -39,6 +39,7 @@ const TABLE: Row[] = [
   ['gone while degraded: dead all the same', { kind: 'gone', attempt: 1, health: 'degraded' }, { action: 'dead' }],
   ['permanent: failed', { kind: 'permanent', attempt: 1, health: 'healthy' }, { action: 'fail', reason: 'permanent' }],
   ['permanent while degraded: failed', { kind: 'permanent', attempt: 1, health: 'degraded' }, { action: 'fail', reason: 'permanent' }],
+  ['requeue (paid broadcast refused for lack of Stars, now off): again at once, even at the last attempt', { kind: 'requeue', attempt: 8, health: 'healthy' }, { action: 'requeue', at: NOW }],
 ];
 
 describe('decideFailure: the table', () => {

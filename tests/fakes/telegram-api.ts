@@ -22,7 +22,10 @@ export { parseTelegramHtml, HtmlParseError, type FakeEntity } from './telegram-h
  *   at most `globalPerSecond` in any 1000 ms, `perChatPerSecond` per chat in any 1000 ms, and
  *   `perGroupPerMinute` per group, supergroup or channel in any 60 000 ms. No bursts beyond that (real
  *   Telegram tolerates short bursts; a pacer that passes here passes there). Each window is shortened by
- *   `slackMs` (10 ms) to absorb timer jitter. Refused sends do not count.
+ *   `slackMs` (10 ms) to absorb timer jitter. Refused sends do not count. Paid broadcasts
+ *   (`allow_paid_broadcast: true`) skip `globalPerSecond` but every send counts against `paidPerSecond`
+ *   (1000); with a `stars` balance, each costs 0.1 Star and one the balance cannot cover answers
+ *   400 `Bad Request: BALANCE_TOO_LOW`.
  * - getUpdates long polling (`pushUpdate`, offsets, `timeout`, 409 when a second poller arrives or a
  *   webhook is set), setWebhook/deleteWebhook and `deliverWebhook` with the secret header.
  * Tests script failures with `failNext`/`script`, or inject random 429/5xx with a seeded PRNG.
@@ -80,6 +83,8 @@ export interface FakeSentMessage {
   reply_markup?: unknown;
   link_preview_options?: unknown;
   disable_notification?: boolean;
+  /** Sent as a paid broadcast. */
+  allow_paid_broadcast?: true;
   /** The text or caption after entity parsing. */
   plain: string;
   entities: FakeEntity[];
@@ -158,7 +163,10 @@ export const TG_ERRORS = {
 
 export interface FakeLimits {
   enabled: boolean;
+  /** Sends without `allow_paid_broadcast`, over all chats, in any 1000 ms (Telegram: about 30). */
   globalPerSecond: number;
+  /** All sends, paid or not, in any 1000 ms, when paid broadcasts are used (Telegram: 1000). */
+  paidPerSecond: number;
   perChatPerSecond: number;
   perGroupPerMinute: number;
   slackMs: number;
@@ -190,6 +198,11 @@ export interface FakeTelegramOptions {
   autoPrivateChats?: boolean;
   /** Clock for timestamps and rate windows. Default Date.now. */
   now?: () => number;
+  /**
+   * The bot's Telegram Stars balance; each paid broadcast (`allow_paid_broadcast: true`) costs 0.1 Star.
+   * A paid send the balance cannot cover answers 400 `Bad Request: BALANCE_TOO_LOW`. Default: unlimited.
+   */
+  stars?: number;
 }
 
 export interface FakeStats {
@@ -199,6 +212,9 @@ export interface FakeStats {
   injected429: number;
   injected5xx: number;
   scripted: number;
+  /** Sends accepted with `allow_paid_broadcast: true`, and paid sends refused for lack of Stars. */
+  paid: number;
+  paidRefused: number;
   byMethod: Record<string, number>;
 }
 
@@ -243,6 +259,10 @@ export interface FakeTelegram {
   /** A function consulted for every request before normal handling; return a reply to override. Returns an unsubscribe. */
   script(fn: (call: { method: string; params: Record<string, unknown> }) => FakeReply | undefined | void): () => void;
   setLimits(limits: Partial<FakeLimits> | false): void;
+  /** Sets the Stars balance (null: unlimited). */
+  setStars(stars: number | null): void;
+  /** The Stars balance left, or null when unlimited. */
+  stars(): number | null;
   setFaults(faults: FakeFaults | null): void;
   /** Resolves when `predicate()` holds (checked after every request and every 10 ms), rejects after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs?: number, what?: string): Promise<void>;
@@ -287,6 +307,7 @@ interface ChatState {
 const DEFAULT_LIMITS: FakeLimits = {
   enabled: true,
   globalPerSecond: 30,
+  paidPerSecond: 1000,
   perChatPerSecond: 1,
   perGroupPerMinute: 20,
   slackMs: 10,
@@ -295,7 +316,7 @@ const DEFAULT_LIMITS: FakeLimits = {
 const FAULT_METHODS = ['sendMessage', 'sendPhoto', 'editMessageText', 'editMessageCaption'];
 const JSON_FIELDS = ['reply_markup', 'link_preview_options', 'allowed_updates', 'commands', 'scope', 'entities', 'caption_entities', 'reply_parameters'];
 const NUMBER_FIELDS = ['message_id', 'message_thread_id', 'offset', 'limit', 'timeout', 'user_id', 'cache_time'];
-const BOOL_FIELDS = ['disable_notification', 'drop_pending_updates', 'show_alert', 'protect_content', 'disable_web_page_preview'];
+const BOOL_FIELDS = ['allow_paid_broadcast', 'disable_notification', 'drop_pending_updates', 'show_alert', 'protect_content', 'disable_web_page_preview'];
 
 /** mulberry32: small, seeded, good enough to make fault injection reproducible. */
 function prng(seed: number): () => number {
@@ -388,7 +409,9 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   const sent: FakeSentMessage[] = [];
   const edits: FakeEdit[] = [];
   const calls: FakeCall[] = [];
-  const stats: FakeStats = { requests: 0, tooMany: 0, injected429: 0, injected5xx: 0, scripted: 0, byMethod: {} };
+  const stats: FakeStats = { requests: 0, tooMany: 0, injected429: 0, injected5xx: 0, scripted: 0, paid: 0, paidRefused: 0, byMethod: {} };
+  // Tenths of a Star, so 0.1 per paid message stays exact.
+  let starTenths: number | null = opts.stars === undefined ? null : Math.round(opts.stars * 10);
   const commands = new Map<string, { command: string; description: string }[]>();
   const callbackAnswers: FakeTelegram['callbackAnswers'][number][] = [];
   const knownCallbacks = new Set<string>();
@@ -405,8 +428,9 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   let nextUpdateId = 1;
   let poller: { wake: (reason: 'update' | 'conflict') => void } | null = null;
 
-  // Rate windows: timestamps of accepted sends.
+  // Rate windows: timestamps of accepted sends (unpaid ones; all of them).
   const globalWindow: number[] = [];
+  const allWindow: number[] = [];
   const chatWindows = new Map<number, number[]>();
   const groupWindows = new Map<number, number[]>();
 
@@ -518,22 +542,25 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   }
 
   /** Null when the send may go now, else the retry_after in seconds. */
-  function rateCheck(chat: ChatState, t: number): number | null {
+  function rateCheck(chat: ChatState, t: number, paid: boolean): number | null {
     if (!limits.enabled) return null;
     const waits: number[] = [];
     const check = (window: number[], span: number, max: number) => {
       prune(window, span, t);
       if (window.length >= max) waits.push(window[window.length - max]! + span - limits.slackMs - t);
     };
-    check(globalWindow, 1000, limits.globalPerSecond);
+    // A paid broadcast skips the free ceiling but not the paid one, which every send counts against.
+    if (!paid) check(globalWindow, 1000, limits.globalPerSecond);
+    check(allWindow, 1000, limits.paidPerSecond);
     check(chatWindows.get(chat.spec.id) ?? [], 1000, limits.perChatPerSecond);
     if (chat.spec.type !== 'private') check(groupWindows.get(chat.spec.id) ?? [], 60_000, limits.perGroupPerMinute);
     if (waits.length === 0) return null;
     return Math.max(1, Math.ceil(Math.max(...waits) / 1000));
   }
 
-  function rateRecord(chat: ChatState, t: number) {
-    globalWindow.push(t);
+  function rateRecord(chat: ChatState, t: number, paid: boolean) {
+    if (!paid) globalWindow.push(t);
+    allWindow.push(t);
     const id = chat.spec.id;
     if (!chatWindows.has(id)) chatWindows.set(id, []);
     chatWindows.get(id)!.push(t);
@@ -610,7 +637,12 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
   function send(method: 'sendMessage' | 'sendPhoto', p: Record<string, unknown>) {
     const chat = resolveChat(p.chat_id);
     const t = now();
-    const wait = rateCheck(chat, t);
+    const paid = p.allow_paid_broadcast === true;
+    if (paid && starTenths !== null && starTenths < 1) {
+      stats.paidRefused += 1;
+      throw bad('BALANCE_TOO_LOW');
+    }
+    const wait = rateCheck(chat, t, paid);
     if (wait !== null) {
       stats.tooMany += 1;
       throw new ApiFail(429, `Too Many Requests: retry after ${wait}`, { retry_after: wait });
@@ -641,7 +673,11 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       ...(p.reply_markup ? { reply_markup: p.reply_markup } : {}),
     };
     chat.messages.set(id, stored);
-    rateRecord(chat, t);
+    rateRecord(chat, t, paid);
+    if (paid) {
+      stats.paid += 1;
+      if (starTenths !== null) starTenths -= 1;
+    }
     const thread = typeof p.message_thread_id === 'number' ? p.message_thread_id : undefined;
     const record: FakeSentMessage = {
       method,
@@ -656,6 +692,7 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
       ...(p.reply_markup !== undefined ? { reply_markup: p.reply_markup } : {}),
       ...(p.link_preview_options !== undefined ? { link_preview_options: p.link_preview_options } : {}),
       ...(p.disable_notification !== undefined ? { disable_notification: Boolean(p.disable_notification) } : {}),
+      ...(paid ? { allow_paid_broadcast: true } : {}),
       plain: body.plain,
       entities: body.entities,
       time: t,
@@ -1114,6 +1151,10 @@ export async function startFakeTelegram(opts: FakeTelegramOptions = {}): Promise
     setLimits(next) {
       limits = next === false ? { ...limits, enabled: false } : { ...limits, enabled: true, ...next };
     },
+    setStars(next) {
+      starTenths = next === null ? null : Math.round(next * 10);
+    },
+    stars: () => (starTenths === null ? null : starTenths / 10),
     setFaults(next) {
       faults = next;
       random = prng(next?.seed ?? 1);

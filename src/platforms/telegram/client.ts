@@ -1,4 +1,5 @@
 import type { Telegram } from 'telegraf';
+import { Pool } from 'undici';
 import { TelegramTimeoutError, classifyTelegramError } from './errors.js';
 
 export { TelegramApiError, type TelegramApiFailure } from './errors.js';
@@ -45,7 +46,7 @@ type TelegrafResult<M extends TelegrafMethod> = Awaited<ReturnType<typeof callAp
  * field as it is, so these need only the type.
  */
 export interface NewerParams {
-  /** Bot API 7.10: pay for broadcasting past the free 30 messages per second. */
+  /** Bot API 7.11: pay 0.1 Star per message to broadcast past the free 30 messages per second (up to 1000). */
   sendMessage: { allow_paid_broadcast?: boolean };
   sendPhoto: { allow_paid_broadcast?: boolean };
 }
@@ -72,8 +73,14 @@ export interface TelegramApiClient {
 }
 
 export interface TelegramClientOptions {
-  /** telegraf's client (`bot.telegram`), pointed at TELEGRAM_API_ROOT. */
-  telegram: Pick<Telegram, 'callApi'>;
+  /** telegraf's client (`bot.telegram`), pointed at TELEGRAM_API_ROOT (unused when `transport` is given). */
+  telegram?: Pick<Telegram, 'callApi'>;
+  /**
+   * The raw call underneath the transformers. Default: telegraf's `callApi`. The app passes
+   * `createBotApiTransport` (keep-alive connection pool, several times cheaper per call than telegraf's
+   * node-fetch path, which is what limits a fan-out past a few hundred messages per second).
+   */
+  transport?: ApiCall;
   /** The bot token, only so it can be scrubbed by value (telegraf puts it in request URLs). */
   token: string;
   /** Default deadline of one call. Default 30 s. */
@@ -121,12 +128,8 @@ export function classifyTransformer(token: string): Transformer {
 
 /** Creates the client with the deadline and classification in place. Nothing is contacted until a call. */
 export function createTelegramClient(opts: TelegramClientOptions): TelegramApiClient {
-  const { telegram } = opts;
-  const raw: ApiCall = (method, payload, o) =>
-    // The one place a method name leaves our types: telegraf's callApi sends any method and payload as given.
-    telegram.callApi(method as TelegrafMethod, payload as TelegrafPayload<TelegrafMethod>, {
-      ...(o.signal ? { signal: o.signal as unknown as CallApiSignal } : {}),
-    });
+  if (!opts.transport && !opts.telegram) throw new Error('createTelegramClient needs telegraf\'s client or a transport');
+  const raw: ApiCall = opts.transport ?? telegrafTransport(opts.telegram!);
   let pipeline: ApiCall = raw;
   const use = (...transformers: Transformer[]) => {
     for (const t of transformers) {
@@ -141,4 +144,79 @@ export function createTelegramClient(opts: TelegramClientOptions): TelegramApiCl
     callNewer: (method, payload, o = {}) => pipeline(method, payload as Record<string, unknown>, o) as Promise<never>,
     use,
   };
+}
+
+/** telegraf's `callApi` as a raw call (JSON, or multipart when a payload carries a file to upload). */
+export function telegrafTransport(telegram: Pick<Telegram, 'callApi'>): ApiCall {
+  return (method, payload, o) =>
+    // The one place a method name leaves our types: telegraf's callApi sends any method and payload as given.
+    telegram.callApi(method as TelegrafMethod, payload as TelegrafPayload<TelegrafMethod>, {
+      ...(o.signal ? { signal: o.signal as unknown as CallApiSignal } : {}),
+    });
+}
+
+export interface BotApiTransportOptions {
+  /** TELEGRAM_API_ROOT (`https://api.telegram.org`, a self-hosted server, a fake on loopback). */
+  apiRoot: string;
+  token: string;
+  /**
+   * Connections kept open to the Bot API server. Each carries one request at a time, so this bounds the
+   * sends in flight; it should be at least the dispatcher's concurrency. Default 64.
+   */
+  connections?: number;
+  /** Used for payloads that upload a file (multipart), which this transport does not encode. */
+  fallback?: ApiCall;
+}
+
+/** A Bot API answer with `ok: false`, in the shape `classifyTelegramError` reads (`response.error_code`…). */
+class BotApiAnswer extends Error {
+  constructor(readonly response: { error_code: number; description: string; parameters?: Record<string, unknown> }) {
+    super(response.description);
+    this.name = 'BotApiAnswer';
+  }
+}
+
+/** Does a payload carry something to upload (telegraf's `{ source }` input files)? Those go multipart. */
+function hasUpload(payload: Record<string, unknown>): boolean {
+  for (const v of Object.values(payload)) if (v && typeof v === 'object' && 'source' in v) return true;
+  return false;
+}
+
+/**
+ * The raw call over an undici connection pool to one Bot API server: JSON body, keep-alive connections
+ * (TLS and TCP set up once, not per message), no per-call URL parsing. Errors come out in the shapes the
+ * classifier already knows: an `ok: false` answer as `{ response }`, an answer that is not JSON (a proxy's
+ * HTML page) as a `FetchError`-named error (transient, as with telegraf), network errors as undici throws
+ * them (`ECONNREFUSED`, `UND_ERR_SOCKET`…), an abort as `AbortError`. Messages never contain the token
+ * (undici does not put the URL in them; the classifier scrubs anyway).
+ */
+export function createBotApiTransport(opts: BotApiTransportOptions): ApiCall & { close(): Promise<void> } {
+  const base = new URL(`./bot${opts.token}/`, opts.apiRoot.endsWith('/') ? opts.apiRoot : `${opts.apiRoot}/`);
+  const pool = new Pool(base.origin, { connections: opts.connections ?? 64, keepAliveTimeout: 30_000, pipelining: 1 });
+  const prefix = base.pathname;
+  const call = async (method: string, payload: Record<string, unknown>, o: CallOptions): Promise<unknown> => {
+    if (opts.fallback && hasUpload(payload)) return opts.fallback(method, payload, o);
+    const res = await pool.request({
+      path: `${prefix}${method}`,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(payload, (_k, v: unknown) => (v === null ? undefined : v)),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+    const text = await res.body.text();
+    let data: { ok?: unknown; result?: unknown; error_code?: unknown; description?: unknown; parameters?: unknown };
+    try {
+      data = JSON.parse(text) as typeof data;
+    } catch {
+      if (res.statusCode >= 500) throw new BotApiAnswer({ error_code: res.statusCode, description: `HTTP ${res.statusCode}` });
+      throw Object.assign(new Error(`${method}: HTTP ${res.statusCode}, and the answer is not JSON (a proxy in the way?)`), { name: 'FetchError' });
+    }
+    if (data.ok === true) return data.result;
+    throw new BotApiAnswer({
+      error_code: typeof data.error_code === 'number' ? data.error_code : res.statusCode,
+      description: typeof data.description === 'string' ? data.description : `HTTP ${res.statusCode}`,
+      ...(data.parameters && typeof data.parameters === 'object' ? { parameters: data.parameters as Record<string, unknown> } : {}),
+    });
+  };
+  return Object.assign(call, { close: () => pool.close() });
 }

@@ -32,6 +32,7 @@ export type TelegramErrorCode =
   | 'bad_topic'
   | 'message_gone'
   | 'unauthorized'
+  | 'no_stars'
   | 'bad_request'
   | 'unknown';
 
@@ -273,6 +274,9 @@ export function classifyTelegramError(err: unknown, ctx: TelegramCallContext = {
     if (status === 401) {
       return make('permanent', 'unauthorized', `${at}: Telegram rejected the bot token (${said}); check TELEGRAM_BOT_TOKEN`, ctx);
     }
+    if (status === 400 && isInsufficientStars(description)) {
+      return make('permanent', 'no_stars', `${at}: Telegram refused a paid broadcast (${said}): the bot's Stars balance is too low`, ctx);
+    }
     if (/chat not found/i.test(description)) {
       return make('gone', 'chat_not_found', `${at}: ${said}; check the @username or id, and that the bot was added`, ctx);
     }
@@ -321,6 +325,18 @@ export function classifyTelegramError(err: unknown, ctx: TelegramCallContext = {
     return makeError('permanent', 'unknown', `${at}: unexpected error: ${message}`, ctx, {}, { description: message }, err);
   }
   return makeError('permanent', 'unknown', `${at}: unexpected error: ${String(err)}`, ctx, {}, { description: String(err) });
+}
+
+/**
+ * Does a 400's description say the bot has too few Stars (for a paid broadcast)? The Bot API relays
+ * Telegram's MTProto error name, `BALANCE_TOO_LOW` ("the current Telegram Stars balance is too low"), as
+ * `Bad Request: BALANCE_TOO_LOW`; the wording of other clients ("not enough stars", "insufficient stars")
+ * is accepted too. Plain substring tests on the first 300 characters, lowercased: no regex, bounded work.
+ */
+export function isInsufficientStars(description: string): boolean {
+  const d = description.slice(0, 300).toLowerCase();
+  if (d.includes('balance_too_low') || d.includes('balance too low') || d.includes('balance is too low')) return true;
+  return d.includes('star') && (d.includes('not enough') || d.includes('insufficient'));
 }
 
 /** The classification code carried by a PlatformSendError from this module (`details.code`). */

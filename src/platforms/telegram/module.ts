@@ -8,7 +8,8 @@ import { backoffMs } from '../../lib/backoff.js';
 import type { Destination } from '../../delivery/types.js';
 import type { RouteDestination } from '../../delivery/routes-file.js';
 import { createTelegramBot, type TelegramBot } from './bot.js';
-import { createTelegramClient } from './client.js';
+import { createBotApiTransport, createTelegramClient, telegrafTransport } from './client.js';
+import { createPaidBroadcast } from './paid.js';
 import { parseTelegramChats } from './destinations.js';
 import { classifyTelegramError } from './errors.js';
 import { createTelegramSender } from './sender.js';
@@ -32,9 +33,17 @@ export function createTelegramModule(
   const token: string = configured;
   const log = logger.child({ platform: 'telegram' });
   const telegraf = new Telegraf(token, { telegram: { apiRoot: config.telegram.apiRoot } });
-  const client = createTelegramClient({ telegram: telegraf.telegram, token });
-  const sender = createTelegramSender({ telegram: telegraf, logger: log, token, client });
-  const pacing = telegramPolicy({ maxPerSecond: config.telegram.maxPerSecond, chatGapMs: config.telegram.chatGapMs, groupPerMinute: config.telegram.groupPerMinute });
+  // Every call goes over one keep-alive connection pool; telegraf's client only for file uploads.
+  const transport = createBotApiTransport({ apiRoot: config.telegram.apiRoot, token, fallback: telegrafTransport(telegraf.telegram) });
+  const client = createTelegramClient({ transport, token });
+  const paid = createPaidBroadcast(config.telegram.paidBroadcast);
+  const sender = createTelegramSender({ telegram: telegraf, logger: log, token, client, paid });
+  const pacing = telegramPolicy({
+    maxPerSecond: config.telegram.maxPerSecond,
+    chatGapMs: config.telegram.chatGapMs,
+    groupPerMinute: config.telegram.groupPerMinute,
+    ...(paid.active ? { paid: { maxPerSecond: config.telegram.paidMaxPerSecond, applies: (d: Destination) => paid.applies(d) } } : {}),
+  });
   const destinations: Destination[] = parseTelegramChats(config.telegram.chats);
   for (const r of routeDestinations.filter((d) => d.platform === 'telegram')) {
     const [d] = parseTelegramChats([r.chat], r.options);
@@ -131,6 +140,7 @@ export function createTelegramModule(
       stopped = true;
       if (retryTimer) clearTimeout(retryTimer);
       await bot?.stop(config.shutdownGraceMs);
+      await transport.close().catch(() => undefined);
       state = 'stopped';
     },
   };

@@ -12,6 +12,7 @@ import type { OutboundMessage } from '../../render/types.js';
 import { createTelegramClient, type TelegramApiClient } from './client.js';
 import { TelegramApiError, scrubToken, telegramErrorCode } from './errors.js';
 import { htmlToPlain } from '../../render/telegram-html.js';
+import type { PaidBroadcast } from './paid.js';
 import { TELEGRAM_CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, truncateUtf16 } from './plain.js';
 
 /** The text sent after Telegram refused the HTML: the renderer's tolerant plain-text reading, within the limit. */
@@ -41,6 +42,8 @@ export interface TelegramSenderOptions {
   timeoutMs?: number;
   /** The shared Bot API client (module.ts passes the one the bot uses); default: one on `telegram`. */
   client?: TelegramApiClient;
+  /** Paid broadcasts (TELEGRAM_PAID_BROADCAST): which sends carry `allow_paid_broadcast`; default none. */
+  paid?: PaidBroadcast;
 }
 
 /** PlatformSender plus the bot identity, which the composition root may want for logs. */
@@ -92,6 +95,36 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
     };
   }
 
+  /** New messages to private subscribers carry the paid-broadcast flag while it is on (never edits, never channels). */
+  function newMessage(dest: Destination) {
+    return opts.paid?.applies(dest) ? { ...target(dest), allow_paid_broadcast: true } : target(dest);
+  }
+
+  /**
+   * A paid send refused for lack of Stars: paid broadcasts go off (the pacer falls back to the free 30/s at
+   * once, as it asks the same switch), one error line says so, and the delivery is sent again unpaid.
+   */
+  function starsRanOut(dest: Destination, err: unknown): never {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (opts.paid?.turnOff(reason)) {
+      logger.error(
+        { event: 'telegram.paid_broadcast_off', destination: dest.id, reason },
+        `PAID BROADCAST OFF: Telegram refused a paid broadcast for lack of Stars (${reason}); sending continues at the free 30 messages/s. Top up the bot's Stars balance and restart to turn it on again`,
+      );
+    }
+    throw new PlatformSendError('requeue', `${dest.id}: paid broadcast refused for lack of Stars; sent again unpaid`, { code: 'no_stars' });
+  }
+
+  /** Runs a send; a Stars refusal of a paid send becomes `starsRanOut`. */
+  async function paidAware<T>(dest: Destination, paid: boolean, send: () => Promise<T>): Promise<T> {
+    try {
+      return await send();
+    } catch (err) {
+      if (paid && codeOf(err) === 'no_stars') starsRanOut(dest, err);
+      throw err;
+    }
+  }
+
   function previewOptions(dest: Destination, url: string | undefined, large = false): LinkPreviewOptions | undefined {
     if (dest.options.linkPreview === false) return { is_disabled: true };
     if (!url) return undefined;
@@ -109,7 +142,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
 
   /** sendMessage with HTML; once as plain text if Telegram cannot parse the HTML. */
   async function sendText(dest: Destination, html: string, preview: LinkPreviewOptions | undefined): Promise<{ msg: Message; plain: boolean }> {
-    const base = { ...target(dest), ...(preview ? { link_preview_options: preview } : {}) };
+    const base = { ...newMessage(dest), ...(preview ? { link_preview_options: preview } : {}) };
     try {
       const msg = await call('sendMessage', { ...base, text: html, parse_mode: 'HTML' }, dest.chatId);
       return { msg, plain: false };
@@ -123,7 +156,7 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
   }
 
   async function sendPhoto(dest: Destination, message: OutboundMessage, imageUrl: string): Promise<SentMessage> {
-    const base = { ...target(dest), photo: imageUrl };
+    const base = { ...newMessage(dest), photo: imageUrl };
     try {
       try {
         const msg = await call('sendPhoto', { ...base, caption: message.text, parse_mode: 'HTML' }, dest.chatId);
@@ -198,9 +231,11 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
         if (!message.imageUrl) {
           throw new PlatformSendError('permanent', `send to ${dest.id}: a photo message without imageUrl (renderer fault)`, { code: 'bad_request' });
         }
-        return sendPhoto(dest, message, message.imageUrl);
+        const imageUrl = message.imageUrl;
+        return paidAware(dest, opts.paid?.applies(dest) ?? false, () => sendPhoto(dest, message, imageUrl));
       }
-      const { msg, plain } = await sendText(dest, message.text, previewOptions(dest, message.previewUrl));
+      const paid = opts.paid?.applies(dest) ?? false;
+      const { msg, plain } = await paidAware(dest, paid, () => sendText(dest, message.text, previewOptions(dest, message.previewUrl)));
       return plain ? { messageId: String(msg.message_id), degraded: 'plain_text', kind: 'text' } : { messageId: String(msg.message_id) };
     },
 
