@@ -205,6 +205,7 @@ describe('paid broadcasts through the dispatcher', () => {
     const unpaid = fake.sent.filter((m) => !m.allow_paid_broadcast);
     expect(unpaid).toHaveLength(50);
     const times = unpaid.map((m) => m.time);
-    for (let i = 30; i < times.length; i++) expect(times[i]! - times[i - 30]!).toBeGreaterThanOrEqual(990);
+    // 30 sends span at least a second at the free pace (less a little arrival jitter on a loaded machine).
+    for (let i = 30; i < times.length; i++) expect(times[i]! - times[i - 30]!).toBeGreaterThanOrEqual(950);
   }, 20_000);
 });
