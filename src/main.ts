@@ -5,6 +5,7 @@ import { openStore, type Store } from './store/db.js';
 import { ArticleRepo } from './store/articles.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
 import { FeedRepo } from './store/feeds.js';
+import { startRetention } from './store/retention.js';
 import { rendererFor, type Renderer } from './render/renderer.js';
 import { Outbox, PRIORITY } from './delivery/outbox.js';
 import { DestinationRegistry, destinationId } from './delivery/destinations.js';
@@ -141,6 +142,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
     backfill: config.backfill,
     maxNewPerPoll: config.maxNewPerPoll,
     maxArticleAgeMs: config.maxArticleAgeMs,
+    concurrency: config.pollConcurrency,
+    ...(config.retentionMs !== null ? { retentionMs: config.retentionMs } : {}),
     summaryMaxChars: config.summaryMaxChars,
     itemHtmlMaxBytes: config.itemHtmlMaxBytes,
     editWindowMs: config.editWindowMs,
@@ -271,6 +274,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     tick: () => pipeline.pollDue(feedUrls),
   });
   void scheduler.runNow();
+  const retention = config.retentionMs !== null ? startRetention({ db: store.db, retentionMs: config.retentionMs, logger }) : null;
 
   // Listeners: one (health, metrics) without a webhook; in webhook mode a public one for the webhook only
   // and an admin one, on 127.0.0.1 by default, for health and metrics (see planListeners).
@@ -308,6 +312,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     (stopping ??= (async () => {
       logger.info({ event: 'app.stopping' }, 'stopping: no new polls; letting sends in flight finish');
       await scheduler.stop();
+      await retention?.stop();
       clearInterval(pauseTimer);
       // The dispatcher drains while the platforms are still connected: a send in flight needs its socket.
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);
