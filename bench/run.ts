@@ -54,6 +54,15 @@ for (const m of ['webhook', 'websub', 'polling'] as const) {
   const r = await runScenario('latency', [m]), target = m === 'polling' ? 5000 + 1000 : 1000;
   rows.push({ bench: `latency ${m === 'polling' ? 'polling 5s' : m}, 20 stories`, measure: 'to the first channel message, p50 / p95 (ms)', figure: `${num(r.p50).toFixed(0)} / ${num(r.p95).toFixed(0)}`, target: `p50 ≤ ${target}`, ok: num(r.p50) <= target });
 }
+const feeds = quick ? '2,000 feeds, 2m' : '10,000 feeds, 10m';
+process.stderr.write(`${feeds}: priming, then one full poll cycle (about ${quick ? 4 : 17} min)…\n`);
+const scale = await runScenario('scale', quick ? ['quick'] : []);
+rows.push(
+  { bench: feeds, measure: 'every feed polled at its slot: max lateness (s)', figure: num(scale.lateMaxS).toFixed(1), target: '≤ 10 (a tick)', ok: num(scale.polled) === num(scale.feeds) && num(scale.lateMaxS) <= 10 },
+  { bench: feeds, measure: 'CPU user+sys ÷ interval, one core', figure: `${num(scale.cpuPct).toFixed(1)}%`, target: '≤ 10%', ok: num(scale.cpuPct) <= 10 },
+  { bench: feeds, measure: 'peak RSS (MB)', figure: num(scale.peakRssMb).toFixed(0), target: '≤ 250', ok: num(scale.peakRssMb) <= 250 },
+  { bench: feeds, measure: 'new items queued exactly once', figure: `${num(scale.queuedArticles)}/${num(scale.newItems)}`, target: 'all, once', ok: scale.exactlyOnce === true },
+);
 
 process.stderr.write('npm start, idle (preview mode; then with WhatsApp enabled but unreachable)…\n');
 const idle = await idleRss({});

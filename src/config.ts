@@ -134,6 +134,9 @@ export const DEFAULTS = {
   BACKFILL: '0',
   MAX_NEW_PER_POLL: '20',
   MAX_ARTICLE_AGE: '48h',
+  POLL_CONCURRENCY: '64',
+  POLL_CONCURRENCY_PER_HOST: '4',
+  RETENTION: '90d',
   FETCH_TIMEOUT: '15s',
   FEED_MAX_BYTES: '5MB',
   PAGE_MAX_BYTES: '5MB',
@@ -198,6 +201,17 @@ const schema = z.object({
   BACKFILL: int('BACKFILL', 0, 1000),
   MAX_NEW_PER_POLL: int('MAX_NEW_PER_POLL', 1, 10_000),
   MAX_ARTICLE_AGE: duration('MAX_ARTICLE_AGE', '48h or 7d'),
+  POLL_CONCURRENCY: int('POLL_CONCURRENCY', 1, 1000),
+  POLL_CONCURRENCY_PER_HOST: int('POLL_CONCURRENCY_PER_HOST', 1, 100),
+  RETENTION: z.string().transform((v, ctx) => {
+    if (/^\s*(off|0)\s*$/i.test(v)) return null;
+    const ms = parseDuration(v);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `RETENTION="${v}" is not a duration; use 90d, 30d or off` });
+      return z.NEVER;
+    }
+    return ms;
+  }),
   FETCH_TIMEOUT: duration('FETCH_TIMEOUT', '15s'),
   FEED_MAX_BYTES: size('FEED_MAX_BYTES'),
   PAGE_MAX_BYTES: size('PAGE_MAX_BYTES'),
@@ -275,6 +289,10 @@ export interface Config {
   maxNewPerPoll: number;
   /** New items published longer ago than this are recorded without posting. */
   maxArticleAgeMs: number;
+  /** Polls at once overall and against one host (POLL_CONCURRENCY, POLL_CONCURRENCY_PER_HOST). */
+  pollConcurrency: { overall: number; perHost: number };
+  /** RETENTION: articles no feed has listed for this long are pruned with their finished deliveries; null: kept forever. */
+  retentionMs: number | null;
   /** `allowPrivate`: FETCH_ALLOW_PRIVATE's CIDRs, which URLs from feed content, pages, redirects and chat may still reach. */
   fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; allowPrivate: string[] };
   /** `manchete feeds import`: feeds checked at once overall (FEEDS_IMPORT_CONCURRENCY) and per host (FEEDS_IMPORT_PER_HOST). */
@@ -392,6 +410,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   } catch (err) {
     problems.push((err as Error).message);
   }
+  if (e.RETENTION !== null && e.RETENTION <= e.MAX_ARTICLE_AGE)
+    problems.push(`RETENTION=${input.RETENTION} must be longer than MAX_ARTICLE_AGE=${input.MAX_ARTICLE_AGE}: a pruned story that reappears is recognised as too old to post only then; use 90d, or off`);
   if (e.FEED_URLS.length === 0) problems.push('FEED_URLS is empty; give at least one feed URL or file, e.g. https://site/feed');
   if (e.TELEGRAM_WEBHOOK_URL && !/^https:\/\//.test(e.TELEGRAM_WEBHOOK_URL))
     problems.push(`TELEGRAM_WEBHOOK_URL="${e.TELEGRAM_WEBHOOK_URL}" must be an https URL, e.g. https://bot.example.com/telegram`);
@@ -413,6 +433,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     backfill: e.BACKFILL,
     maxNewPerPoll: e.MAX_NEW_PER_POLL,
     maxArticleAgeMs: e.MAX_ARTICLE_AGE,
+    pollConcurrency: { overall: e.POLL_CONCURRENCY, perHost: e.POLL_CONCURRENCY_PER_HOST },
+    retentionMs: e.RETENTION,
     fetch: {
       timeoutMs: e.FETCH_TIMEOUT,
       maxBytes: e.FEED_MAX_BYTES,

@@ -5,6 +5,7 @@ import { openStore, type Store } from './store/db.js';
 import { ArticleRepo } from './store/articles.js';
 import { acquireInstanceLock } from './store/instance-lock.js';
 import { FeedRepo } from './store/feeds.js';
+import { startRetention } from './store/retention.js';
 import { rendererFor, type Renderer } from './render/renderer.js';
 import { Outbox, PRIORITY } from './delivery/outbox.js';
 import { DestinationRegistry, destinationId } from './delivery/destinations.js';
@@ -180,6 +181,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
     backfill: config.backfill,
     maxNewPerPoll: config.maxNewPerPoll,
     maxArticleAgeMs: config.maxArticleAgeMs,
+    concurrency: config.pollConcurrency,
+    ...(config.retentionMs !== null ? { retentionMs: config.retentionMs } : {}),
     summaryMaxChars: config.summaryMaxChars,
     itemHtmlMaxBytes: config.itemHtmlMaxBytes,
     editWindowMs: config.editWindowMs,
@@ -383,6 +386,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
   // Digests: a node-cron tick every minute in TZ; the first check now sends a slot missed while stopped.
   const digestClock = startDigestClock({ timeZone: config.timeZone, logger, tick: () => digests.tick(), ...(deps.digests?.cron ? { expression: deps.digests.cron } : {}) });
   if (digests.targets.length) void digestClock.runNow();
+  const retention = config.retentionMs !== null ? startRetention({ db: store.db, retentionMs: config.retentionMs, logger }) : null;
 
   // Listeners: one (health, metrics) without a webhook; in webhook mode a public one for the webhook only
   // and an admin one, on 127.0.0.1 by default, for health and metrics (see planListeners).
@@ -425,6 +429,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
       await scheduler.stop();
       await websub?.stop();
       await digestClock.stop();
+      await retention?.stop();
       clearInterval(pauseTimer);
       // The dispatcher drains while the platforms are still connected: a send in flight needs its socket.
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);

@@ -1,7 +1,8 @@
 import type { Article } from '../articles/article.js';
 import { enrichThin } from '../articles/enrich.js';
 import { fetchFeed } from '../sources/fetch.js';
-import { articlesFromFeed, failureWaitMs, floorSeconds, nextPollAt } from '../sources/poller.js';
+import { articlesFromFeed, failureWaitMs, floorSeconds, nextSlot, pollPeriodMs, slotAfter } from '../sources/poller.js';
+import { HostLimiter, hostKey } from '../sources/limiter.js';
 import { SourceError } from '../sources/types.js';
 import type { DestinationRegistry, DestinationRecord } from './destinations.js';
 import type { Outbox } from './outbox.js';
@@ -63,7 +64,19 @@ export interface PipelineOptions {
   clock?: () => Date;
   /** The jitter source of the failure backoff (tests pin it). */
   random?: () => number;
+  /** Polls at once: `overall` (POLL_CONCURRENCY, default 64) and against one host (POLL_CONCURRENCY_PER_HOST, default 4). */
+  concurrency?: { overall: number; perHost: number };
+  /**
+   * RETENTION: a feed that has answered only 304 for half of it is polled once without validators, so
+   * the items it still lists are seen again and never pruned (store/retention.ts). None: never.
+   */
+  retentionMs?: number;
 }
+
+/** Due feeds one tick reads beyond those already in flight. */
+const DUE_BATCH = 2000;
+/** At start, a feed overdue by more than this (the process was stopped) waits for its own slot instead of polling at once. */
+export const OVERDUE_GRACE_MS = 60_000;
 
 export interface PollReport {
   feed: string;
@@ -87,12 +100,22 @@ export interface PollStoreFault {
 
 export class Pipeline {
   private readonly clock: () => Date;
-  private readonly polling = new Set<string>();
+  /** Feeds queued or polling now, by URL: never two polls of one feed at once. */
+  private readonly inFlight = new Map<string, Promise<PollReport>>();
+  private readonly limiter: HostLimiter;
   private storeFault_: PollStoreFault | null = null;
   /** When a feed whose failure could not be written may be polled again (its row still says "due"). */
   private readonly retryAt = new Map<string, number>();
   /** The last recording of each feed (see inLane). */
   private readonly lanes = new Map<string, Promise<unknown>>();
+  /** The list last written to the feeds table (`FeedRepo.sync`), to write it again only when it changes. */
+  private synced: { urls: readonly string[]; set: Set<string> } | null = null;
+  private overdueSpread = false;
+  /** Due-feed selections run one at a time (ticks may overlap while polls are in flight). */
+  private selecting: Promise<unknown> = Promise.resolve();
+  private selections = 0;
+  /** The selection during which a feed's last poll finished: that selection's read of it may be stale. */
+  private readonly finishedDuring = new Map<string, number>();
 
   /** The last poll's store error, until a poll records again (null when polling records fine). */
   get storeFault(): PollStoreFault | null {
@@ -103,6 +126,7 @@ export class Pipeline {
 
   constructor(private readonly o: PipelineOptions) {
     this.clock = o.clock ?? (() => new Date());
+    this.limiter = new HostLimiter(o.concurrency?.overall ?? 64, o.concurrency?.perHost ?? 4);
     this.routing = new Routing({
       destinations: o.destinations,
       outbox: o.outbox,
@@ -120,36 +144,77 @@ export class Pipeline {
     });
   }
 
-  /** Polls every feed in `urls` whose next poll is due; feeds run in parallel (bounded), failures stay per feed. */
-  async pollDue(urls: string[], parallel = 4): Promise<PollReport[]> {
-    const due: string[] = [];
-    for (const url of urls) {
-      const row = await this.o.feeds.ensure(url);
-      const now = this.clock().getTime();
-      if ((this.retryAt.get(url) ?? 0) > now) continue;
-      if (!row.next_poll_at || Date.parse(row.next_poll_at) <= now) due.push(url);
-    }
-    const reports: PollReport[] = [];
-    let i = 0;
-    const worker = async () => {
-      while (i < due.length) {
-        const url = due[i++]!;
-        reports.push(await this.pollFeed(url));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(parallel, due.length) }, worker));
-    return reports;
+  /** Polls queued or running, and the limiter's view of them (for /status-like figures and tests). */
+  get pollStats(): { inFlight: number; active: number; waiting: number } {
+    const l = this.limiter.stats;
+    return { inFlight: this.inFlight.size, active: l.active, waiting: l.waiting };
   }
 
-  /** Polls one feed now, whatever its schedule. */
-  async pollFeed(url: string): Promise<PollReport> {
-    if (this.polling.has(url)) return { feed: url, status: 'skipped', fresh: 0, updated: 0, backlog: 0, queued: 0 };
-    this.polling.add(url);
-    try {
-      return await this.poll(url);
-    } finally {
-      this.polling.delete(url);
+  /**
+   * Polls the feeds of `urls` that are due, within the concurrency limits, and resolves with their
+   * reports once they are done. The list is written to the feeds table only when it changes; the due
+   * feeds come from one indexed query (`FeedRepo.claimDue`). Calls may overlap: a feed already in flight
+   * is left to the call that started it, so a slow host delays only its own feeds.
+   */
+  async pollDue(urls: readonly string[]): Promise<PollReport[]> {
+    const started = this.selecting.then(() => this.selectDue(urls));
+    this.selecting = started.catch(() => undefined);
+    const reports = await Promise.all(await started);
+    return reports.filter((r) => r.status !== 'skipped');
+  }
+
+  private async selectDue(urls: readonly string[]): Promise<Promise<PollReport>[]> {
+    const { feeds } = this.o;
+    if (!this.synced || (this.synced.urls !== urls && !sameList(this.synced.set, urls))) {
+      await feeds.sync(urls);
+      this.synced = { urls, set: new Set(urls) };
     }
+    if (!this.overdueSpread) {
+      await this.spreadOverdue();
+      this.overdueSpread = true;
+    }
+    const now = this.clock();
+    const seq = ++this.selections;
+    const rows = await feeds.claimDue(now, this.inFlight.size + DUE_BATCH);
+    const out: Promise<PollReport>[] = [];
+    for (const row of rows) {
+      if (this.inFlight.has(row.url) || this.finishedDuring.get(row.url) === seq) continue;
+      if ((this.retryAt.get(row.url) ?? 0) > now.getTime()) continue;
+      out.push(this.track(row.url, () => this.limited(row)));
+    }
+    return out;
+  }
+
+  /**
+   * After a stop longer than a minute, feeds whose slot passed meanwhile are not all polled at once: each
+   * waits for its own next slot, so catching up takes one interval at the usual rate. Feeds overdue by
+   * less (a quick restart) and feeds never polled are due at once.
+   */
+  private async spreadOverdue(): Promise<void> {
+    const now = this.clock().getTime();
+    const rows = await this.o.feeds.overdue(new Date(now - OVERDUE_GRACE_MS));
+    if (!rows.length) return;
+    await this.o.feeds.reschedule(rows.map((r) => ({ url: r.url, at: new Date(slotAfter(now, pollPeriodMs(this.intervalFor(r.url), r.min_interval_s), r.poll_phase)) })));
+    this.o.logger.info({ event: 'feed.overdue_spread', feeds: rows.length }, `${rows.length} feeds were overdue after the stop; each is polled at its own slot within the next interval`);
+  }
+
+  /** Polls one feed now, whatever its schedule (within the concurrency limits). */
+  pollFeed(url: string): Promise<PollReport> {
+    return this.track(url, async () => this.limited(await this.o.feeds.ensure(url)));
+  }
+
+  private track(url: string, poll: () => Promise<PollReport>): Promise<PollReport> {
+    if (this.inFlight.has(url)) return Promise.resolve({ feed: url, status: 'skipped', fresh: 0, updated: 0, backlog: 0, queued: 0 });
+    const p = poll().finally(() => {
+      this.inFlight.delete(url);
+      this.finishedDuring.set(url, this.selections);
+    });
+    this.inFlight.set(url, p);
+    return p;
+  }
+
+  private limited(row: FeedRow): Promise<PollReport> {
+    return this.limiter.run(hostKey(row.final_url ?? row.url), () => this.poll(row));
   }
 
   private intervalFor(url: string): number {
@@ -158,23 +223,28 @@ export class Pipeline {
     return this.o.websub?.isLive(url) ? Math.max(base, this.o.websub.pollIntervalMs) : base;
   }
 
-  private async poll(url: string): Promise<PollReport> {
+  private async poll(row: FeedRow): Promise<PollReport> {
     const { feeds, logger } = this.o;
-    const row = await feeds.ensure(url);
+    const url = row.url;
     const started = this.clock();
     const settings = this.o.feedSettings.get(url);
     try {
       // The configured URL is the operator's (trusted: it may be a file or a private address); a
       // remembered permanent move came from a redirect, so it is polled as hostile input.
       const pollUrl = row.final_url ?? url;
+      // Once every RETENTION / 2 without a body, ask without validators: the items the feed still lists
+      // are seen again, so retention never prunes them (store/retention.ts).
+      const refresh = this.o.retentionMs !== undefined && row.last_body_at !== null && started.getTime() - Date.parse(row.last_body_at) > this.o.retentionMs / 2;
       const outcome = await fetchFeed(
-        { url: pollUrl, etag: row.etag, lastModified: row.last_modified },
+        { url: pollUrl, etag: refresh ? null : row.etag, lastModified: refresh ? null : row.last_modified },
         // A feed added at run time (`trusted: false` in its settings) is hostile on every hop.
         { ...this.o.fetch, maxBytes: this.o.fetch.maxBytes, trusted: pollUrl === url && settings?.trusted !== false },
       );
       if (outcome.status === 'not-modified') {
-        const next = this.nextPoll(url, started, outcome.maxAgeS, null);
-        await feeds.update(url, { last_polled_at: started.toISOString(), last_ok_at: started.toISOString(), next_poll_at: next.toISOString(), failures: 0, last_error: null });
+        // The cheap path: no body, no parse, one small UPDATE.
+        // The ttl of the last body still holds.
+        const next = this.nextPoll(url, row, started, Math.max(outcome.maxAgeS ?? 0, row.min_interval_s ?? 0) || null);
+        await feeds.update(url, { last_polled_at: started.toISOString(), last_ok_at: started.toISOString(), next_poll_at: next.toISOString(), ...(row.failures ? { failures: 0, last_error: null } : {}) });
         logger.debug({ event: 'feed.not_modified', feed: url }, `feed ${url}: not modified`);
         await this.recordedAgain(url);
         return { feed: url, status: 'not-modified', fresh: 0, updated: 0, backlog: 0, queued: 0, nextPollAt: next };
@@ -188,8 +258,9 @@ export class Pipeline {
       for (const reason of parsed.skipped) logger.warn({ event: 'feed.item_skipped', feed: url, reason }, `feed ${url}: ${reason}`);
       const { rec, fresh, queued } = await this.inLane(url, () => this.recordAndRoute(url, parsed.articles, row.primed_at === null));
       this.o.onFetched?.(url, { text: outcome.text, finalUrl: outcome.finalUrl, link: outcome.link });
-      const next = this.nextPoll(url, started, outcome.maxAgeS, parsed.ttlMinutes);
+      const next = this.nextPoll(url, row, started, floorSeconds(outcome.maxAgeS, parsed.ttlMinutes));
       await feeds.update(url, {
+        last_body_at: started.toISOString(),
         final_url: outcome.permanentUrl ?? row.final_url,
         title: parsed.title ?? row.title,
         etag: outcome.etag,
@@ -341,8 +412,9 @@ export class Pipeline {
     );
   }
 
-  private nextPoll(url: string, from: Date, maxAgeS: number | null, ttlMinutes: number | null): Date {
-    return nextPollAt(from, this.intervalFor(url), maxAgeS, ttlMinutes);
+  /** The feed's next slot: its period is the interval or its own floor (Cache-Control, ttl), on its phase. */
+  private nextPoll(url: string, row: FeedRow, from: Date, floorS: number | null): Date {
+    return new Date(nextSlot(from.getTime(), pollPeriodMs(this.intervalFor(url), floorS), row.poll_phase));
   }
 
   /** Which destinations get an article (delivery/routing.ts). */
@@ -384,5 +456,20 @@ export class Pipeline {
 }
 
 
+
+/** Whether `urls` holds exactly the feeds of `set` (the list given to the last sync). */
+function sameList(set: Set<string>, urls: readonly string[]): boolean {
+  if (urls.length < set.size) return false;
+  let n = 0;
+  const seen = new Set<string>();
+  for (const u of urls) {
+    if (!set.has(u)) return false;
+    if (!seen.has(u)) {
+      seen.add(u);
+      n++;
+    }
+  }
+  return n === set.size;
+}
 
 export type { FeedRow, RouteTarget };

@@ -126,6 +126,7 @@ export class ArticleRepo {
     const maxNew = opts.firstPoll ? opts.backfill : (opts.maxNew ?? Infinity);
     const oldest = !opts.firstPoll && opts.maxAgeMs !== undefined ? nowDate.getTime() - opts.maxAgeMs : -Infinity;
     let posted = 0;
+    const unchangedIds: string[] = [];
     await this.db.transaction().execute(async (trx) => {
       const ids = [...new Set(articles.map((a) => a.id))];
       const existing = new Map<string, ArticleRow>();
@@ -161,7 +162,7 @@ export class ArticleRepo {
           }
           await trx
             .insertInto('articles')
-            .values({ id: a.id, ...cols, version: 1, state: asNew ? 'new' : 'backlog', first_seen_at: now, changed_at: now, lead_source: null, edits_version: 1 })
+            .values({ id: a.id, ...cols, version: 1, state: asNew ? 'new' : 'backlog', first_seen_at: now, changed_at: now, lead_source: null, edits_version: 1, last_seen_at: now })
             .execute();
           if (asNew) result.fresh.push(a);
         } else if (old.content_hash !== cols.content_hash) {
@@ -169,14 +170,18 @@ export class ArticleRepo {
           const kept = keepEnriched(a, old);
           await trx
             .updateTable('articles')
-            .set({ ...articleColumns(kept), content_hash: cols.content_hash, lead_source: kept === a ? null : 'page', version, changed_at: now })
+            .set({ ...articleColumns(kept), content_hash: cols.content_hash, lead_source: kept === a ? null : 'page', version, changed_at: now, last_seen_at: now })
             .where('id', '=', a.id)
             .execute();
           result.updated.push({ article: kept, version, firstSeenAt: new Date(old.first_seen_at) });
         } else {
           result.unchanged++;
+          unchangedIds.push(a.id);
         }
       }
+      // The feed still lists them: retention counts from now (store/retention.ts).
+      for (let i = 0; i < unchangedIds.length; i += 300)
+        await trx.updateTable('articles').set({ last_seen_at: now }).where('id', 'in', unchangedIds.slice(i, i + 300)).execute();
     });
     // Posted oldest first, so a channel reads in publication order.
     result.fresh.reverse();
@@ -218,15 +223,18 @@ export class ArticleRepo {
     if (!old) {
       await this.db
         .insertInto('articles')
-        .values({ id: a.id, ...cols, version: 1, state: 'routed', first_seen_at: now, changed_at: now, lead_source: null, edits_version: 1 })
+        .values({ id: a.id, ...cols, version: 1, state: 'routed', first_seen_at: now, changed_at: now, lead_source: null, edits_version: 1, last_seen_at: now })
         .execute();
       return 1;
     }
-    if (old.content_hash === cols.content_hash) return old.version;
+    if (old.content_hash === cols.content_hash) {
+      await this.db.updateTable('articles').set({ last_seen_at: now }).where('id', '=', a.id).execute();
+      return old.version;
+    }
     // A push routes its own version and edits nothing: its edits count as queued.
     await this.db
       .updateTable('articles')
-      .set({ ...cols, version: old.version + 1, edits_version: old.version + 1, lead_source: null, changed_at: now })
+      .set({ ...cols, version: old.version + 1, edits_version: old.version + 1, lead_source: null, changed_at: now, last_seen_at: now })
       .where('id', '=', a.id)
       .execute();
     return old.version + 1;

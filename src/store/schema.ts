@@ -52,6 +52,12 @@ export interface FeedTable {
   /** Who added a managed feed (`cli (ana)`, `opml subscriptions.opml (ana)`). */
   added_by: string | null;
   added_at: string | null;
+  /** The feed's place in its interval, in millionths: polls land at epoch + k × interval + phase × interval. */
+  poll_phase: Generated<number>;
+  /** 1 while the feed is in the list being polled; 0 after it left it (kept for its history, never polled). */
+  watched: Generated<number>;
+  /** The last poll that got a body (HTTP 200): every current item of the feed was seen then. Null before one. */
+  last_body_at: string | null;
 }
 
 export interface ArticleTable {
@@ -82,6 +88,8 @@ export interface ArticleTable {
   lead_source: string | null;
   /** The version whose edits were queued; below `version` when the process stopped in between. */
   edits_version: Generated<number>;
+  /** The last poll whose feed listed it (or its recording by a push): RETENTION counts from here. */
+  last_seen_at: string | null;
 }
 
 export interface DestinationTable {

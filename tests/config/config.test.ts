@@ -106,3 +106,16 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('polling at scale settings', () => {
+  it('POLL_CONCURRENCY, POLL_CONCURRENCY_PER_HOST and RETENTION: defaults, off, and RETENTION longer than MAX_ARTICLE_AGE', () => {
+    const c = loadConfig({});
+    expect(c.pollConcurrency).toEqual({ overall: 64, perHost: 4 });
+    expect(c.retentionMs).toBe(90 * 86_400_000);
+    expect(loadConfig({ RETENTION: 'off' }).retentionMs).toBeNull();
+    expect(loadConfig({ RETENTION: '30d', POLL_CONCURRENCY: '8', POLL_CONCURRENCY_PER_HOST: '1' })).toMatchObject({ retentionMs: 30 * 86_400_000, pollConcurrency: { overall: 8, perHost: 1 } });
+    expect(() => loadConfig({ RETENTION: '1d' })).toThrow(/RETENTION=1d must be longer than MAX_ARTICLE_AGE=48h/);
+    expect(() => loadConfig({ RETENTION: 'forever' })).toThrow(/RETENTION="forever" is not a duration/);
+    expect(() => loadConfig({ POLL_CONCURRENCY: '0' })).toThrow(/POLL_CONCURRENCY="0" must be a whole number from 1 to 1000/);
+  });
+});

@@ -251,5 +251,39 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
       await db.schema.createIndex('websub_subscriptions_feed').on('websub_subscriptions').column('feed_url').execute();
     },
   },
+  '012_scale': {
+    async up(db: Kysely<unknown>) {
+      // Each feed's place in its interval (0…999999 millionths), so polls spread over the interval.
+      await db.schema.alterTable('feeds').addColumn('poll_phase', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      // 1 while the feed is in the list being polled (configured or managed); 0 once it leaves it.
+      await db.schema.alterTable('feeds').addColumn('watched', 'integer', (c) => c.notNull().defaultTo(1)).execute();
+      // The last poll that got a body (200): the feed's current items were all seen then.
+      await db.schema.alterTable('feeds').addColumn('last_body_at', 'text').execute();
+      // When a feed last listed the article: retention keeps what a feed still lists.
+      await db.schema.alterTable('articles').addColumn('last_seen_at', 'text').execute();
+      // Existing rows count as seen now: nothing is pruned until RETENTION has passed under the new rules.
+      const now = new Date().toISOString();
+      await sql`update feeds set next_poll_at = created_at where next_poll_at is null`.execute(db);
+      await sql`update feeds set last_body_at = ${now}`.execute(db);
+      await sql`update articles set last_seen_at = ${now}`.execute(db);
+      // Existing feeds get their phase from their URL (new ones add a random part; see FeedRepo).
+      const rows = await sql<{ url: string }>`select url from feeds`.execute(db);
+      for (const r of rows.rows) await sql`update feeds set poll_phase = ${urlPhase(r.url)} where url = ${r.url}`.execute(db);
+      await db.schema.createIndex('feeds_due').on('feeds').columns(['watched', 'next_poll_at']).execute();
+      await db.schema.createIndex('articles_last_seen').on('articles').columns(['last_seen_at', 'id']).execute();
+      // Finished replies (no article) are pruned by age: a small partial index finds them.
+      await db.schema.createIndex('deliveries_replies').on('deliveries').column('created_at').where(sql.ref('article_id'), 'is', null).execute();
+    },
+  },
   };
+}
+
+/** FNV-1a of the URL as millionths of the interval: the phase a feed row gets when the migration adds it. */
+function urlPhase(url: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < url.length; i++) {
+    h ^= url.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return Math.floor((h / 2 ** 32) * 1_000_000);
 }
