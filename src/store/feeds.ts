@@ -167,25 +167,8 @@ export class FeedRepo {
     if (!before) {
       await this.db
         .insertInto('feeds')
-        .values({
-          url: feed.url,
-          final_url: null,
-          title: storableText(feed.title ?? null),
-          etag: null,
-          last_modified: null,
-          min_interval_s: null,
-          last_polled_at: null,
-          last_ok_at: null,
-          next_poll_at: null,
-          failures: 0,
-          last_error: null,
-          primed_at: null,
-          created_at: now,
-          managed: 1,
-          ...settings,
-          added_by: feed.addedBy,
-          added_at: now,
-        })
+        // Due at once, with its own phase, and watched: the running app's next tick polls it.
+        .values({ ...this.newRow(feed.url, now, 1), title: storableText(feed.title ?? null), managed: 1, ...settings, added_by: feed.addedBy, added_at: now })
         .onConflict((oc) => oc.column('url').doUpdateSet({ managed: 1, ...settings }))
         .execute();
       return true;
