@@ -523,11 +523,13 @@ export class Dispatcher {
 
   /** Waits for a reserved slot; a slot missed by more than a little (the event loop stalled) is taken again. */
   private async waitSlot(slot: number, dest: DestinationRecord, pacer: Pacer, kind: DeliveryRow['kind']): Promise<void> {
+    const reservedOn = pacer.lineOf(dest, kind);
     let wait = slot - this.opts.clock();
     if (wait > 0) await sleep(wait);
     wait = slot - this.opts.clock();
-    // Late sends fired together would arrive as a burst: a late one queues for a fresh slot instead.
-    if (wait < -LATE_MS && pacer.policy.globalGapMs > 0) {
+    // Late sends fired together would arrive as a burst: a late one queues for a fresh slot instead. So
+    // does a send whose line changed while it waited (paid broadcasts turned off: a paid slot is not a free one).
+    if ((wait < -LATE_MS && pacer.policy.globalGapMs > 0) || pacer.lineOf(dest, kind) !== reservedOn) {
       const again = pacer.retake(dest, this.opts.clock(), kind);
       if (again > 0) await sleep(again);
     }
