@@ -50,14 +50,72 @@ export type NormalizeResult = { ok: true; article: Article } | { ok: false; reas
  */
 export const MIN_LEAD_CHARS = 40;
 
-/** Lowercase, accents and punctuation folded: for comparing a summary with the title. */
-function fold(text: string): string {
+/** Lowercase, accents and punctuation folded: for comparing a summary with the title. Exported for tests. */
+export function fold(text: string): string {
+  return foldByTable(text) ?? foldReference(text);
+}
+
+/**
+ * `fold` by its definition: lower case, NFD, combining accents dropped, other runs of non-letters a
+ * space. Exported so that tests can hold the table-driven path to it.
+ */
+export function foldReference(text: string): string {
   return text
     .toLowerCase()
     .normalize('NFD')
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[^\p{L}\p{N}]+/gu, ' ')
     .trim();
+}
+
+/**
+ * What `foldReference` makes of each BMP character on its own, learnt on first sight: its folded letters
+ * (a string), SEPARATOR for a character that becomes part of a space, or SLOW for one whose fold
+ * depends on its neighbours (combining marks, which NFD reorders; Σ, which lowercases to ς at the end
+ * of a word; surrogates). For every other character the fold of a text is the folds of its characters
+ * with the separator runs made single spaces and trimmed: lowercasing is per character apart from Σ,
+ * and NFD decomposes each character on its own when no combining mark follows it in the text.
+ */
+const FOLDS: (string | undefined)[] = new Array<string | undefined>(0x10000).fill(undefined);
+const SEPARATOR = ' ';
+const SLOW = '';
+
+function foldOf(c: number): string {
+  const ch = String.fromCharCode(c);
+  if (c === 0x3a3 || (c >= 0xd800 && c <= 0xdfff) || /\p{M}/u.test(ch)) return SLOW;
+  const folded = ch.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+  if (/^[\p{L}\p{N}]+$/u.test(folded)) return folded;
+  return /^[^\p{L}\p{N}]+$/u.test(folded) ? SEPARATOR : SLOW;
+}
+
+/** `foldReference(text)` character by character (see FOLDS), or null when a character needs the reference. */
+function foldByTable(text: string): string | null {
+  let out = '';
+  let space = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
+      if (space) {
+        if (out !== '') out += ' ';
+        space = false;
+      }
+      out += text[i];
+      continue;
+    }
+    let f = FOLDS[c];
+    if (f === undefined) f = FOLDS[c] = foldOf(c);
+    if (f === SLOW) return null;
+    if (f === SEPARATOR) {
+      space = true;
+      continue;
+    }
+    if (space) {
+      if (out !== '') out += ' ';
+      space = false;
+    }
+    out += f;
+  }
+  return out;
 }
 
 /** The title, and its folded form once something needed it (folding costs an NFD pass). */
