@@ -3,7 +3,7 @@
  * already refuses other article links and image addresses), for whatever a template builds.
  */
 import { httpUrl } from '../articles/canonical.js';
-import { tokenizeTelegramHtml, type TelegramHtmlToken } from './telegram-html.js';
+import { onlyAmpEntities, tokenizeTelegramHtml, type TelegramHtmlToken } from './telegram-html.js';
 
 /**
  * The HTML with every `<a>` whose href is not an absolute http(s) address unwrapped (its text stays):
@@ -43,7 +43,7 @@ const LINK_OPEN_RE = /<a[\s>]/gi;
 
 /**
  * Whether every `<a` that can open a link is written `<a href="…">` with an http(s) address free of
- * `&`, `<` and `>`: what templates produce. Such HTML comes back from `dropUnsafeLinks` unchanged,
+ * `<` and `>` and with no reference but `&amp;`: what templates produce. Such HTML comes back from `dropUnsafeLinks` unchanged,
  * and telling so needs no tokens. Any other `<a` (another attribute, quotes, entities) says no, and
  * the tokenizer decides.
  */
@@ -54,8 +54,11 @@ function plainSafeLinks(html: string): boolean {
     if (!html.startsWith('<a href="', at)) return false;
     const close = html.indexOf('"', at + 9);
     if (close < 0 || html.charCodeAt(close + 1) !== 0x3e /* > */) return false;
-    const href = html.slice(at + 9, close);
-    if (href.includes('&') || href.includes('<') || href.includes('>') || httpUrl(href) === null) return false;
+    const raw = html.slice(at + 9, close);
+    if (raw.includes('<') || raw.includes('>') || !onlyAmpEntities(raw)) return false;
+    // What the tokenizer decodes the attribute to: `&amp;` is the only reference in it.
+    const href = raw.includes('&') ? raw.replaceAll('&amp;', '&') : raw;
+    if (httpUrl(href) === null) return false;
     LINK_OPEN_RE.lastIndex = close + 2;
   }
   return true;
