@@ -92,15 +92,23 @@ function foldOf(c: number): string {
 function foldByTable(text: string): string | null {
   let out = '';
   let space = false;
+  // Runs of characters that fold to themselves (a-z, 0-9) are copied as slices, not one by one.
+  let run = -1;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
-      if (space) {
-        if (out !== '') out += ' ';
-        space = false;
+      if (run < 0) {
+        if (space) {
+          if (out !== '') out += ' ';
+          space = false;
+        }
+        run = i;
       }
-      out += text[i];
       continue;
+    }
+    if (run >= 0) {
+      out += text.slice(run, i);
+      run = -1;
     }
     let f = FOLDS[c];
     if (f === undefined) f = FOLDS[c] = foldOf(c);
@@ -115,13 +123,15 @@ function foldByTable(text: string): string | null {
     }
     out += f;
   }
-  return out;
+  return run >= 0 ? out + text.slice(run) : out;
 }
 
 /** The title, and its folded form once something needed it (folding costs an NFD pass). */
 interface TitleForms {
   title: string;
   folded?: string;
+  /** The words of `folded`. */
+  words?: Set<string>;
 }
 
 /**
@@ -152,11 +162,18 @@ const LEAD_CHECK_CHARS = 400;
  * does, the title again (in any case, accents or punctuation, or a few of its words) does not.
  */
 function addsWords(text: string, t: TitleForms): boolean {
-  const words = fold(text.slice(0, LEAD_CHECK_CHARS)).split(' ').filter(Boolean);
-  if (words.length === 0) return false;
+  const folded = fold(text.slice(0, LEAD_CHECK_CHARS));
+  // Folded text is words joined by single spaces: empty when there are none.
+  if (folded === '') return false;
   if (!t.title) return true;
-  const titleWords = new Set((t.folded ??= fold(t.title)).split(' '));
-  return words.some((w) => !titleWords.has(w));
+  const titleWords = (t.words ??= new Set((t.folded ??= fold(t.title)).split(' ')));
+  for (let start = 0; start <= folded.length; ) {
+    let end = folded.indexOf(' ', start);
+    if (end < 0) end = folded.length;
+    if (!titleWords.has(folded.slice(start, end))) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 /**

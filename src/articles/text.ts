@@ -119,11 +119,17 @@ const NEEDS_NORMALIZING_RE =
  * (zero-width, BOM, soft hyphen) go. The result has no leading or trailing whitespace.
  */
 export function normalizeWhitespace(text: string): string {
+  // The text the last call returned is normalised already (normalising is idempotent): stripBoilerplate
+  // gets htmlToText's output and would otherwise scan it all again.
+  if (text === lastNormalized) return text;
   const last = text.charCodeAt(text.length - 1);
   // Already normalised: no odd characters or runs inside, nothing to trim (space, newline) at the ends.
-  if (!NEEDS_NORMALIZING_RE.test(text) && text.charCodeAt(0) > 32 && last > 32) return text;
-  return text.replace(WS_RUN_RE, normalizedRun).trim();
+  if (!NEEDS_NORMALIZING_RE.test(text) && text.charCodeAt(0) > 32 && last > 32) return (lastNormalized = text);
+  return (lastNormalized = text.replace(WS_RUN_RE, normalizedRun).trim());
 }
+
+/** What `normalizeWhitespace` returned last. */
+let lastNormalized = '';
 
 /**
  * A run of whitespace and invisible characters that normalising may change: two or more of them, or one
