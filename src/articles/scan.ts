@@ -232,9 +232,17 @@ function cached(map: Map<string, RegExp>, key: string, make: () => RegExp): RegE
   return re;
 }
 
+/** Openers per list object too, so that a caller's constant list is not joined on every call. */
+const OPENERS_BY_LIST = new WeakMap<readonly string[], RegExp>();
+
 function openerFor(names: readonly string[]): RegExp {
-  const key = names.join('|');
-  return cached(OPENERS, key, () => new RegExp(`<(${key})\\b`, 'gi'));
+  let re = OPENERS_BY_LIST.get(names);
+  if (!re) {
+    const key = names.join('|');
+    re = cached(OPENERS, key, () => new RegExp(`<(${key})\\b`, 'gi'));
+    OPENERS_BY_LIST.set(names, re);
+  }
+  return re;
 }
 
 function closerFor(name: string): RegExp {

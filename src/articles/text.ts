@@ -189,6 +189,8 @@ export function collapseWhitespace(text: string): string {
 
 /** Elements whose content never reaches the text. */
 const DROP_ELEMENTS = ['script', 'style', 'noscript', 'template', 'iframe', 'svg', 'math', 'object', 'select', 'textarea', 'button'];
+/** Photo captions, dropped unless asked for (see HtmlToTextOptions). */
+const FIGCAPTION = ['figcaption'];
 /** Comments; an unclosed one runs to the end (this regex is linear: an unclosed match takes the rest). */
 const COMMENT_RE = /<!--[\s\S]*?(?:-->|$)/g;
 
@@ -282,7 +284,7 @@ export function htmlToText(html: string, options: HtmlToTextOptions = {}): strin
   // Source whitespace is not layout: collapse it first, then the tags below decide the breaks.
   s = s.replace(HTML_SPACE_RE, ' ');
   s = dropElements(s, DROP_ELEMENTS, ' ');
-  if (!options.keepFigcaptions) s = dropElements(s, ['figcaption'], '\n');
+  if (!options.keepFigcaptions) s = dropElements(s, FIGCAPTION, '\n');
   return normalizeWhitespace(decodeEntities(replaceTags(s, blockBreak)));
 }
 
