@@ -285,7 +285,7 @@ export function htmlToText(html: string, options: HtmlToTextOptions = {}): strin
   s = s.replace(HTML_SPACE_RE, ' ');
   s = dropElements(s, DROP_ELEMENTS, ' ');
   if (!options.keepFigcaptions) s = dropElements(s, FIGCAPTION, '\n');
-  return normalizeWhitespace(decodeEntities(replaceTags(s, blockBreak)));
+  return normalizeWhitespace(replaceTagsAndDecode(s, blockBreak));
 }
 
 /** What a tag leaves in the text: a blank line for blocks, a line break for lines, a space between cells. */
@@ -320,6 +320,33 @@ function replaceTags(s: string, breakFor: (tag: FoundTag) => string): string {
     return true;
   });
   return last === 0 ? s : out + s.slice(last);
+}
+
+/**
+ * `decodeEntities(replaceTags(s, breakFor))` in one pass over the text. The text between tags is decoded
+ * in pieces that end where a tag leaves a break: a break is spaces and newlines, which no reference
+ * holds, so no reference spans two pieces; tags that leave nothing join their neighbours into one piece
+ * (`&am<b>p;` still reads `&`, as after the tags are gone).
+ */
+function replaceTagsAndDecode(s: string, breakFor: (tag: FoundTag) => string): string {
+  if (!s.includes('<')) return decodeEntities(s);
+  let out = '';
+  let piece = ''; // raw text of the current piece before `last`, from before tags that left nothing
+  let last = 0;
+  forEachTag(s, (tag) => {
+    if (!isMarkup(s, tag)) return false;
+    const br = breakFor(tag);
+    if (br === '') {
+      piece += s.slice(last, tag.start);
+    } else {
+      out += decodeEntities(piece + s.slice(last, tag.start)) + br;
+      piece = '';
+    }
+    last = tag.end;
+    return true;
+  });
+  if (last === 0) return decodeEntities(s);
+  return out + decodeEntities(piece + s.slice(last));
 }
 
 /**

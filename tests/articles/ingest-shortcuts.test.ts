@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { httpUrl, isPlainHttpUrl } from '../../src/articles/canonical.js';
 import { fold, foldReference } from '../../src/articles/normalize.js';
+import { htmlToText } from '../../src/articles/text.js';
 import { dropUnsafeLinks } from '../../src/render/links.js';
 import { tagUrl } from '../../src/render/utm.js';
 
@@ -98,5 +99,14 @@ describe('dropUnsafeLinks: templates\' links are checked without tokens, with th
     expect(dropUnsafeLinks('<a href="java&#x73;cript:x">r</a>')).toBe('r');
     expect(dropUnsafeLinks('<a  href="javascript:x">r</a>')).toBe('r');
     expect(dropUnsafeLinks('<a href="https://ex.example/a" >ok</a>')).toBe('<a href="https://ex.example/a" >ok</a>');
+  });
+});
+
+describe('htmlToText: references decoded between the tags give what decoding after them gives', () => {
+  it('joins the text around tags that leave nothing, and keeps escaped markup as text', () => {
+    expect(htmlToText('&am<b>p;')).toBe('&');
+    expect(htmlToText('<p>&am</p><p>p;</p>')).toBe('&am\n\np;');
+    expect(htmlToText('<p>a &lt;b&gt; c</p><p>R&amp;D&nbsp;x</p>')).toBe('a <b> c\n\nR&D x');
+    expect(htmlToText('x&#3<i>3</i>;y<br>&eacute;')).toBe('x!y\né');
   });
 });
