@@ -50,8 +50,16 @@ export type NormalizeResult = { ok: true; article: Article } | { ok: false; reas
  */
 export const MIN_LEAD_CHARS = 40;
 
-/** Lowercase, accents and punctuation folded: for comparing a summary with the title. */
-function fold(text: string): string {
+/** Lowercase, accents and punctuation folded: for comparing a summary with the title. Exported for tests. */
+export function fold(text: string): string {
+  return foldByTable(text) ?? foldReference(text);
+}
+
+/**
+ * `fold` by its definition: lower case, NFD, combining accents dropped, other runs of non-letters a
+ * space. Exported so that tests can hold the table-driven path to it.
+ */
+export function foldReference(text: string): string {
   return text
     .toLowerCase()
     .normalize('NFD')
@@ -60,10 +68,70 @@ function fold(text: string): string {
     .trim();
 }
 
+/**
+ * What `foldReference` makes of each BMP character on its own, learnt on first sight: its folded letters
+ * (a string), SEPARATOR for a character that becomes part of a space, or SLOW for one whose fold
+ * depends on its neighbours (combining marks, which NFD reorders; Σ, which lowercases to ς at the end
+ * of a word; surrogates). For every other character the fold of a text is the folds of its characters
+ * with the separator runs made single spaces and trimmed: lowercasing is per character apart from Σ,
+ * and NFD decomposes each character on its own when no combining mark follows it in the text.
+ */
+const FOLDS: (string | undefined)[] = new Array<string | undefined>(0x10000).fill(undefined);
+const SEPARATOR = ' ';
+const SLOW = '';
+
+function foldOf(c: number): string {
+  const ch = String.fromCharCode(c);
+  if (c === 0x3a3 || (c >= 0xd800 && c <= 0xdfff) || /\p{M}/u.test(ch)) return SLOW;
+  const folded = ch.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '');
+  if (/^[\p{L}\p{N}]+$/u.test(folded)) return folded;
+  return /^[^\p{L}\p{N}]+$/u.test(folded) ? SEPARATOR : SLOW;
+}
+
+/** `foldReference(text)` character by character (see FOLDS), or null when a character needs the reference. */
+function foldByTable(text: string): string | null {
+  let out = '';
+  let space = false;
+  // Runs of characters that fold to themselves (a-z, 0-9) are copied as slices, not one by one.
+  let run = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)) {
+      if (run < 0) {
+        if (space) {
+          if (out !== '') out += ' ';
+          space = false;
+        }
+        run = i;
+      }
+      continue;
+    }
+    if (run >= 0) {
+      out += text.slice(run, i);
+      run = -1;
+    }
+    let f = FOLDS[c];
+    if (f === undefined) f = FOLDS[c] = foldOf(c);
+    if (f === SLOW) return null;
+    if (f === SEPARATOR) {
+      space = true;
+      continue;
+    }
+    if (space) {
+      if (out !== '') out += ' ';
+      space = false;
+    }
+    out += f;
+  }
+  return run >= 0 ? out + text.slice(run) : out;
+}
+
 /** The title, and its folded form once something needed it (folding costs an NFD pass). */
 interface TitleForms {
   title: string;
   folded?: string;
+  /** The words of `folded`. */
+  words?: Set<string>;
 }
 
 /**
@@ -94,11 +162,18 @@ const LEAD_CHECK_CHARS = 400;
  * does, the title again (in any case, accents or punctuation, or a few of its words) does not.
  */
 function addsWords(text: string, t: TitleForms): boolean {
-  const words = fold(text.slice(0, LEAD_CHECK_CHARS)).split(' ').filter(Boolean);
-  if (words.length === 0) return false;
+  const folded = fold(text.slice(0, LEAD_CHECK_CHARS));
+  // Folded text is words joined by single spaces: empty when there are none.
+  if (folded === '') return false;
   if (!t.title) return true;
-  const titleWords = new Set((t.folded ??= fold(t.title)).split(' '));
-  return words.some((w) => !titleWords.has(w));
+  const titleWords = (t.words ??= new Set((t.folded ??= fold(t.title)).split(' ')));
+  for (let start = 0; start <= folded.length; ) {
+    let end = folded.indexOf(' ', start);
+    if (end < 0) end = folded.length;
+    if (!titleWords.has(folded.slice(start, end))) return true;
+    start = end + 1;
+  }
+  return false;
 }
 
 /**

@@ -160,7 +160,7 @@ export function forEachTag(s: string, visit: (tag: FoundTag) => boolean): void {
  * that never closes is left alone (its tags go later, its text stays).
  */
 export function dropElements(s: string, names: readonly string[], replacement: string): string {
-  const openRe = new RegExp(`<(${names.join('|')})\\b`, 'gi');
+  const openRe = openerFor(names);
   openRe.lastIndex = 0;
   let m = openRe.exec(s);
   if (!m) return s;
@@ -176,7 +176,7 @@ export function dropElements(s: string, names: readonly string[], replacement: s
     const name = m[1]!.toLowerCase();
     let closer = closers.get(name);
     if (!closer) {
-      const closeRe = new RegExp(`<\\/${name}\\s*>`, 'gi');
+      const closeRe = closerFor(name);
       closer = new ForwardFinder(s, (str, from) => {
         closeRe.lastIndex = from;
         return closeRe.exec(str)?.index ?? -1;
@@ -213,4 +213,38 @@ export function unwrapCdata(s: string): string {
     open = s.indexOf('<![CDATA[', last);
   }
   return last === 0 ? s : out + s.slice(last);
+}
+
+/** Compiled openers and closers, per list of names and per name: the same few lists are used on every item. */
+const OPENERS = new Map<string, RegExp>();
+const CLOSERS = new Map<string, RegExp>();
+/** Callers pass fixed lists; the memo is emptied if it ever grows past this. */
+const MAX_CACHED_RES = 256;
+
+function cached(map: Map<string, RegExp>, key: string, make: () => RegExp): RegExp {
+  let re = map.get(key);
+  if (!re) {
+    if (map.size >= MAX_CACHED_RES) map.clear();
+    re = make();
+    map.set(key, re);
+  }
+  // Callers set lastIndex before each use; one call never runs inside another.
+  return re;
+}
+
+/** Openers per list object too, so that a caller's constant list is not joined on every call. */
+const OPENERS_BY_LIST = new WeakMap<readonly string[], RegExp>();
+
+function openerFor(names: readonly string[]): RegExp {
+  let re = OPENERS_BY_LIST.get(names);
+  if (!re) {
+    const key = names.join('|');
+    re = cached(OPENERS, key, () => new RegExp(`<(${key})\\b`, 'gi'));
+    OPENERS_BY_LIST.set(names, re);
+  }
+  return re;
+}
+
+function closerFor(name: string): RegExp {
+  return cached(CLOSERS, name, () => new RegExp(`<\\/${name}\\s*>`, 'gi'));
 }

@@ -119,11 +119,17 @@ const NEEDS_NORMALIZING_RE =
  * (zero-width, BOM, soft hyphen) go. The result has no leading or trailing whitespace.
  */
 export function normalizeWhitespace(text: string): string {
+  // The text the last call returned is normalised already (normalising is idempotent): stripBoilerplate
+  // gets htmlToText's output and would otherwise scan it all again.
+  if (text === lastNormalized) return text;
   const last = text.charCodeAt(text.length - 1);
   // Already normalised: no odd characters or runs inside, nothing to trim (space, newline) at the ends.
-  if (!NEEDS_NORMALIZING_RE.test(text) && text.charCodeAt(0) > 32 && last > 32) return text;
-  return text.replace(WS_RUN_RE, normalizedRun).trim();
+  if (!NEEDS_NORMALIZING_RE.test(text) && text.charCodeAt(0) > 32 && last > 32) return (lastNormalized = text);
+  return (lastNormalized = text.replace(WS_RUN_RE, normalizedRun).trim());
 }
+
+/** What `normalizeWhitespace` returned last. */
+let lastNormalized = '';
 
 /**
  * A run of whitespace and invisible characters that normalising may change: two or more of them, or one
@@ -183,6 +189,8 @@ export function collapseWhitespace(text: string): string {
 
 /** Elements whose content never reaches the text. */
 const DROP_ELEMENTS = ['script', 'style', 'noscript', 'template', 'iframe', 'svg', 'math', 'object', 'select', 'textarea', 'button'];
+/** Photo captions, dropped unless asked for (see HtmlToTextOptions). */
+const FIGCAPTION = ['figcaption'];
 /** Comments; an unclosed one runs to the end (this regex is linear: an unclosed match takes the rest). */
 const COMMENT_RE = /<!--[\s\S]*?(?:-->|$)/g;
 
@@ -276,8 +284,8 @@ export function htmlToText(html: string, options: HtmlToTextOptions = {}): strin
   // Source whitespace is not layout: collapse it first, then the tags below decide the breaks.
   s = s.replace(HTML_SPACE_RE, ' ');
   s = dropElements(s, DROP_ELEMENTS, ' ');
-  if (!options.keepFigcaptions) s = dropElements(s, ['figcaption'], '\n');
-  return normalizeWhitespace(decodeEntities(replaceTags(s, blockBreak)));
+  if (!options.keepFigcaptions) s = dropElements(s, FIGCAPTION, '\n');
+  return normalizeWhitespace(replaceTagsAndDecode(s, blockBreak));
 }
 
 /** What a tag leaves in the text: a blank line for blocks, a line break for lines, a space between cells. */
@@ -312,6 +320,33 @@ function replaceTags(s: string, breakFor: (tag: FoundTag) => string): string {
     return true;
   });
   return last === 0 ? s : out + s.slice(last);
+}
+
+/**
+ * `decodeEntities(replaceTags(s, breakFor))` in one pass over the text. The text between tags is decoded
+ * in pieces that end where a tag leaves a break: a break is spaces and newlines, which no reference
+ * holds, so no reference spans two pieces; tags that leave nothing join their neighbours into one piece
+ * (`&am<b>p;` still reads `&`, as after the tags are gone).
+ */
+function replaceTagsAndDecode(s: string, breakFor: (tag: FoundTag) => string): string {
+  if (!s.includes('<')) return decodeEntities(s);
+  let out = '';
+  let piece = ''; // raw text of the current piece before `last`, from before tags that left nothing
+  let last = 0;
+  forEachTag(s, (tag) => {
+    if (!isMarkup(s, tag)) return false;
+    const br = breakFor(tag);
+    if (br === '') {
+      piece += s.slice(last, tag.start);
+    } else {
+      out += decodeEntities(piece + s.slice(last, tag.start)) + br;
+      piece = '';
+    }
+    last = tag.end;
+    return true;
+  });
+  if (last === 0) return decodeEntities(s);
+  return out + decodeEntities(piece + s.slice(last));
 }
 
 /**

@@ -268,7 +268,7 @@ function measureCommon(html: string): number {
         stack.push(tag);
       } else if (!inLink && tag.startsWith('a href="') && tag.endsWith('"') && tag.length > 9) {
         const href = tag.slice(8, -1);
-        if (href.includes('"') || href.includes('&') || href.includes('<') || href.trim() === '') return -1;
+        if (href.includes('"') || !onlyAmpEntities(href) || href.includes('<') || href.trim() === '') return -1;
         stack.push('a');
         inLink = true;
       } else {
@@ -277,8 +277,30 @@ function measureCommon(html: string): number {
     }
     i = end + 1;
   }
-  if (stack.length > 0 || LONE_SURROGATE_RE.test(html)) return -1;
+  if (stack.length > 0 || hasLoneSurrogate(html)) return -1;
   return length;
+}
+
+/**
+ * Whether every `&` in `s` starts `&amp;`: an attribute value the full pass decodes without error, to
+ * `s` with each `&amp;` an `&` (links with a query are written so).
+ */
+export function onlyAmpEntities(s: string): boolean {
+  for (let amp = s.indexOf('&'); amp >= 0; amp = s.indexOf('&', amp + 1)) if (!s.startsWith('&amp;', amp)) return false;
+  return true;
+}
+
+/** LONE_SURROGATE_RE's test, read once: a regex with a lookbehind costs more on two-byte text (an emoji). */
+function hasLoneSurrogate(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c >= 0xdc00) return true; // a low surrogate with no high one before it (pairs are skipped whole)
+    const next = s.charCodeAt(i + 1);
+    if (!(next >= 0xdc00 && next <= 0xdfff)) return true;
+    i++;
+  }
+  return false;
 }
 
 /** One pass: lexical and structural checks plus the UTF-16 length of the parsed text. */
