@@ -18,6 +18,7 @@ import type { RouteTarget } from './delivery/routing.js';
 import { startPollScheduler, type PollScheduler } from './sources/scheduler.js';
 import { planListeners } from './http/listeners.js';
 import { startHttpServer } from './http/server.js';
+import { MetricsRegistry, timeSends } from './http/metrics.js';
 import { health, metrics } from './delivery/status.js';
 import { previewText } from './delivery/preview.js';
 import type { Platform } from './render/types.js';
@@ -75,6 +76,8 @@ export interface App {
   httpUrl: string | null;
   /** Base URL of the listener serving /health and /metrics: the same as `httpUrl` without a webhook. */
   adminUrl: string | null;
+  /** This app's prom-client registry (served at /metrics). */
+  metrics: MetricsRegistry;
   stop(): Promise<void>;
 }
 
@@ -110,6 +113,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const articles = new ArticleRepo(store.db);
   const feeds = new FeedRepo(store.db);
   const platforms = deps.platforms ?? [];
+  // One metrics registry per app: `/metrics` serves it; sends and polls are timed into its histograms.
+  let statusSources: Parameters<typeof metrics>[0] | null = null;
+  const metricsRegistry = new MetricsRegistry({ computed: async () => (statusSources ? metrics(statusSources) : []) });
 
   // Configured destinations are written to the table so the outbox can name them.
   const targets: RouteTarget[] = [];
@@ -147,6 +153,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     timeZone: config.timeZone,
     fetch: { ...config.fetch, ...(deps.fetch ? { fetch: deps.fetch } : {}) },
     onQueued: () => dispatcher?.wake(),
+    onPolled: (report, seconds) => metricsRegistry.pollSeconds.observe({ feed: report.feed, status: report.status }, seconds),
     onFresh: consoleMode
       ? (a) => print(previewText({ article: a, via: 'feed', ...renderer.renderBoth(a) }))
       : undefined,
@@ -158,7 +165,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     outbox,
     destinations,
     // Each platform states its limits; the pacers are built here, one per platform.
-    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: p.sender, pacer: new Pacer(p.pacing) }])),
+    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: timeSends(p.sender, metricsRegistry), pacer: new Pacer(p.pacing) }])),
     holder: instance.id,
     logger: logger.child({ component: 'dispatcher' }),
     maxAttempts: config.maxAttempts,
@@ -231,8 +238,10 @@ export async function startApp(deps: AppDeps): Promise<App> {
     print,
     httpUrl: null,
     adminUrl: null,
+    metrics: metricsRegistry,
     stop: async () => undefined,
   };
+  statusSources = app;
   const host: PlatformHost = {
     router,
     destinations,
@@ -290,7 +299,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
         port: plan.port,
         logger,
         handlers: plan.webhook ? webhookHandlers : [],
-        ...(plan.admin ? { admin: { health: () => health(app), metrics: () => metrics(app) } } : {}),
+        ...(plan.admin ? { admin: { health: () => health(app), metrics: metricsRegistry } } : {}),
       });
       listeners.push(server);
       if (plan.name !== 'admin') app.httpUrl = server.url;

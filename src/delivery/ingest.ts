@@ -51,6 +51,8 @@ export interface PipelineOptions {
   fetch: { timeoutMs: number; maxBytes: number; pageMaxBytes: number; userAgent: string; fetchPages: boolean; allowPrivate?: readonly string[]; fetch?: typeof fetch };
   /** New work is in the outbox (the dispatcher's wake). */
   onQueued?: () => void;
+  /** Called when a poll finishes, with its report and how long it took (the poll-duration histogram). */
+  onPolled?: (report: PollReport, seconds: number) => void;
   /** Every fresh article after recording (the console preview prints them). */
   onFresh?: (article: Article) => void;
   clock?: () => Date;
@@ -134,8 +136,11 @@ export class Pipeline {
   async pollFeed(url: string): Promise<PollReport> {
     if (this.polling.has(url)) return { feed: url, status: 'skipped', fresh: 0, updated: 0, backlog: 0, queued: 0 };
     this.polling.add(url);
+    const started = performance.now();
     try {
-      return await this.poll(url);
+      const report = await this.poll(url);
+      this.o.onPolled?.(report, (performance.now() - started) / 1000);
+      return report;
     } finally {
       this.polling.delete(url);
     }
