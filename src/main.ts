@@ -17,8 +17,11 @@ import { Pipeline } from './delivery/ingest.js';
 import type { RouteTarget } from './delivery/routing.js';
 import { startPollScheduler, type PollScheduler } from './sources/scheduler.js';
 import { planListeners } from './http/listeners.js';
-import { startHttpServer } from './http/server.js';
+import { startHttpServer, type HttpApp } from './http/server.js';
 import { MetricsRegistry, timeSends } from './http/metrics.js';
+import { mountDesk, type DeskDeps } from './desk/routes.js';
+import { deskUsers } from './desk/auth.js';
+import { readArticlePage } from './sources/page.js';
 import { health, metrics } from './delivery/status.js';
 import { previewText } from './delivery/preview.js';
 import type { Platform } from './render/types.js';
@@ -49,6 +52,8 @@ export interface AppDeps {
   /** The routes file, already read (the CLI reads it to build the platform modules). */
   routes?: RoutesFile;
   /** Dispatcher timings (breaker thresholds, probe and retry backoff): tests shorten them. */
+  /** The desk's live-update period (tests shorten it). */
+  deskLiveMs?: number;
   dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'sendTimeoutMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
 }
 
@@ -291,8 +296,34 @@ export async function startApp(deps: AppDeps): Promise<App> {
     webhookMode: config.telegram.webhookUrl !== null && webhookHandlers.length > 0,
     ephemeral: config.listenAnyPort,
   });
+  // The web desk: on the admin listener (and the public one only with DESK_ON_PUBLIC), off without a password.
+  const users = deskUsers(config.desk);
+  const desk: DeskDeps | null = users.length
+    ? {
+        db: store.db,
+        dispatcher,
+        platforms,
+        feeds,
+        logger: logger.child({ component: 'desk' }),
+        users,
+        sessionTtlMs: config.desk.sessionTtlMs,
+        secureCookies: config.desk.secureCookies,
+        trustProxy: config.desk.trustProxy,
+        templatesDir: join(packageRoot(), 'templates', 'desk'),
+        assetsDir: join(packageRoot(), 'src', 'desk', 'assets'),
+        renderer,
+        articles,
+        routing: pipeline.routing,
+        destinationIds: () => targets.map((t) => t.destinationId),
+        readPage: (url) => readArticlePage(url, { fetch: { ...config.fetch, trusted: false }, summaryMaxChars: config.summaryMaxChars }),
+        wake: () => dispatcher.wake(),
+        ...(deps.deskLiveMs ? { liveMs: deps.deskLiveMs } : {}),
+      }
+    : null;
+  if (!desk) logger.info({ event: 'desk.off' }, 'the web desk is off: set ADMIN_PASSWORD (or ADMIN_USERS=name:bcrypt-hash, made with `manchete desk hash-password`) to turn it on at /desk/ on the admin listener');
   for (const plan of plans) {
     const setting = plan.name === 'admin' ? 'ADMIN_PORT' : 'HTTP_PORT';
+    const withDesk = desk && (plan.admin || config.desk.onPublic);
     try {
       const server = await startHttpServer({
         host: plan.host,
@@ -300,10 +331,13 @@ export async function startApp(deps: AppDeps): Promise<App> {
         logger,
         handlers: plan.webhook ? webhookHandlers : [],
         ...(plan.admin ? { admin: { health: () => health(app), metrics: metricsRegistry } } : {}),
+        // Framework-free routes (CMS hooks, WebSub callbacks) go in `routes: [...]` here.
+        ...(withDesk ? { extend: (http: HttpApp) => mountDesk(http, desk) } : {}),
       });
       listeners.push(server);
       if (plan.name !== 'admin') app.httpUrl = server.url;
       if (plan.admin) app.adminUrl = server.url;
+      if (withDesk) logger.info({ event: 'desk.listening', listener: plan.name, url: `${server.url}/desk/` }, `web desk at ${server.url}/desk/`);
       const serves = plan.admin ? `health at ${server.url}/health, metrics at ${server.url}/metrics` : `the Telegram webhook at ${server.url}; health and metrics are on the admin listener`;
       logger.info({ event: 'http.listening', listener: plan.name, url: server.url }, serves);
     } catch (err) {

@@ -17,6 +17,16 @@ export interface Database {
   leases: LeaseTable;
   pending_pushes: PendingPushTable;
   instance_lock: InstanceLockTable;
+  desk_sessions: DeskSessionTable;
+}
+
+/** A signed-in web desk session (src/desk/auth.ts): the id is the cookie value. */
+export interface DeskSessionTable {
+  id: string;
+  user_name: string;
+  csrf: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface FeedTable {

@@ -187,5 +187,19 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
         .execute();
     },
   },
+  '011_desk': {
+    async up(db: Kysely<unknown>) {
+      // Web desk sign-ins: the id is the cookie's value (random), the CSRF token goes with the session.
+      await db.schema
+        .createTable('desk_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('csrf', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('desk_sessions_expiry').on('desk_sessions').column('expires_at').execute();
+    },
+  },
   };
 }
