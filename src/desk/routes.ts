@@ -50,6 +50,15 @@ const COOKIE = 'manchete_desk';
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 type Vars = { session: Session; lang: DeskLang };
+type Form = Record<string, string | File | (string | File)[]>;
+
+/** The form's fields, every value kept (parsed once: hono caches the first parse). */
+const formOf = (c: Context): Promise<Form> => c.req.parseBody({ all: true }) as Promise<Form>;
+/** A field's first text value, or ''. */
+function one(v: Form[string] | undefined): string {
+  const x = Array.isArray(v) ? v[0] : v;
+  return typeof x === 'string' ? x : '';
+}
 
 export function mountDesk(app: HttpApp, d: DeskDeps): void {
   const eta = new Eta({ views: d.templatesDir, autoEscape: true, autoTrim: false, cache: true });
@@ -104,9 +113,9 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
   });
   app.get('/desk/login', (c) => page(c, 'login', { error: null }));
   app.post('/desk/login', async (c) => {
-    const form = await c.req.parseBody();
-    const name = typeof form.user === 'string' ? form.user.slice(0, 64) : '';
-    const password = typeof form.password === 'string' ? form.password : '';
+    const form = await formOf(c);
+    const name = one(form.user).slice(0, 64);
+    const password = one(form.password);
     const t = words(langOf(c));
     const ip = ipOf(c);
     if (!byIp.take(ip) || !byUser.take(name)) {
@@ -134,8 +143,8 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
       return c.json({ error: 'sign in first' }, 401);
     }
     if (c.req.method === 'POST') {
-      const form = await c.req.parseBody();
-      const token = typeof form._csrf === 'string' ? form._csrf : (c.req.header('x-csrf-token') ?? '');
+      const form = await formOf(c);
+      const token = one(form._csrf) || (c.req.header('x-csrf-token') ?? '');
       if (!sameToken(token, s.csrf)) {
         d.logger.warn({ event: 'desk.csrf_refused', user: s.user, path: c.req.path }, 'desk form without a valid CSRF token refused');
         return c.text('CSRF token missing or wrong', 403);
@@ -180,8 +189,8 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
   };
   a.get('/desk/preview', async (c) => page(c, 'preview', { s: c.var.session, latest: await d.articles.latest(10), article: null, previews: [], error: null }));
   a.post('/desk/preview', async (c) => {
-    const form = await c.req.parseBody();
-    const url = typeof form.url === 'string' ? form.url.trim() : '';
+    const form = await formOf(c);
+    const url = one(form.url).trim();
     const latest = await d.articles.latest(10);
     let article: Article | null = null;
     let error: string | null = null;
@@ -195,8 +204,8 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
     return page(c, 'preview', { s: c.var.session, latest, article, previews, error, url });
   });
   a.post('/desk/push', async (c) => {
-    const form = await c.req.parseBody({ all: true });
-    const url = typeof form.url === 'string' ? form.url : '';
+    const form = await formOf(c);
+    const url = one(form.url);
     const chosen = ([] as unknown[]).concat(form.dest ?? []).filter((x): x is string => typeof x === 'string');
     const allowed = new Set(d.destinationIds());
     const dests = chosen.filter((x) => allowed.has(x));
@@ -209,8 +218,8 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
 
   a.get('/desk/queue', async (c) => page(c, 'queue', { s: c.var.session, rows: await queueRows(d.db), state: await deskState(d) }));
   a.post('/desk/queue/:action', async (c) => {
-    const form = await c.req.parseBody();
-    const id = Number(form.id);
+    const form = await formOf(c);
+    const id = Number(one(form.id));
     const now = (d.clock ?? (() => new Date()))();
     const user = c.var.session.user;
     const action = c.req.param('action');
@@ -225,11 +234,11 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
     return c.redirect('/desk/queue');
   });
   a.post('/desk/pause', async (c) => {
-    const form = await c.req.parseBody();
-    const paused = form.paused === 'true';
+    const form = await formOf(c);
+    const paused = one(form.paused) === 'true';
     await setPaused(d.db, paused, `web:${c.var.session.user}`, (d.clock ?? (() => new Date()))());
     await audit(c.var.session.user, paused ? 'pause' : 'resume', null, 'ok');
-    const back = typeof form.back === 'string' && form.back.startsWith('/desk/') ? form.back : '/desk/';
+    const back = one(form.back).startsWith('/desk/') ? one(form.back) : '/desk/';
     return c.redirect(back);
   });
   a.get('/desk/feeds', async (c) => {
