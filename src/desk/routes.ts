@@ -92,6 +92,18 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
     );
 
   app.use('/desk/*', async (c, next) => {
+    // A POST from another site's page (the sign-in form included) is refused by its Origin.
+    const origin = c.req.header('origin');
+    if (c.req.method === 'POST' && origin && origin !== 'null') {
+      let host = '';
+      try {
+        host = new URL(origin).host;
+      } catch {
+        host = '';
+      }
+      const expected = (d.trustProxy ? c.req.header('x-forwarded-host') : undefined) ?? c.req.header('host') ?? '';
+      if (host !== expected) return c.text('cross-site request refused', 403);
+    }
     await next();
     c.header('content-security-policy', CSP);
     c.header('x-frame-options', 'DENY');
@@ -171,13 +183,18 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
       let last = '';
       while (!stream.aborted) {
         const parts: Record<string, string> = {};
-        if (ids.length) {
-          const p = await pushProgress(d.db, ids);
-          parts.progress = eta.render('progress', { t, p });
-        } else parts.live = eta.render('live', { t, state: await deskState(d), s: c.var.session });
-        const data = JSON.stringify(parts);
-        if (data !== last) await stream.writeSSE({ event: 'parts', data });
-        last = data;
+        try {
+          if (ids.length) {
+            const p = await pushProgress(d.db, ids);
+            parts.progress = eta.render('progress', { t, p });
+          } else parts.live = eta.render('live', { t, state: await deskState(d), s: c.var.session });
+          const data = JSON.stringify(parts);
+          if (data !== last) await stream.writeSSE({ event: 'parts', data });
+          last = data;
+        } catch (err) {
+          // The store is down or the client went away: try again at the next tick (the page keeps its last view).
+          d.logger.debug({ event: 'desk.live_failed', err: (err as Error).message }, 'desk live update failed');
+        }
         await stream.sleep(liveMs);
       }
     }),

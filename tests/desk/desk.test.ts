@@ -202,6 +202,9 @@ describe.skipIf(!available)('web desk in Chromium', () => {
     const [res] = await Promise.all([page.waitForResponse((r) => r.url().endsWith('/desk/pause')), page.click('form[action="/desk/pause"] button')]);
     expect(res.status()).toBe(403);
     expect((await app.store.db.selectFrom('settings').selectAll().where('key', '=', 'posting.paused').executeTakeFirst())?.value).toBe(pausedBefore);
+    // Another site's page posting with the browser's cookie is refused by its Origin, sign-in included.
+    const cross = await fetch(`${app.adminUrl}/desk/login`, { method: 'POST', headers: { origin: 'https://evil.example' }, body: new URLSearchParams({ user: 'admin', password: PASSWORD }) });
+    expect(cross.status).toBe(403);
     const anonymous = await fetch(`${app.adminUrl}/desk/pause`, { method: 'POST', body: new URLSearchParams({ paused: 'true' }) });
     expect(anonymous.status).toBe(401);
     await page.close();
