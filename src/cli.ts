@@ -22,6 +22,8 @@ export interface CliIo {
   tty?: boolean;
   /** Where the progress bar is drawn when `tty` (process.stdout by default). */
   progress?: NodeJS.WritableStream;
+  /** Everything on standard input (the password for `desk hash-password`); process.stdin by default. */
+  stdin?: () => Promise<string>;
 }
 
 /** One option as the operator types it: `--name VALUE` (string) or `--name` (boolean). */
@@ -168,6 +170,17 @@ const COMMANDS: CommandSpec[] = [
     run: (v, _p, io) => cmdRequeue(str(v, 'since', '24h'), io),
   },
   {
+    name: 'desk hash-password',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    summary: 'Read a password on standard input and print name:bcrypt-hash for ADMIN_USERS (the web desk). Example: printf %s "$PASS" | manchete desk hash-password --user ana',
+    options: {
+      user: { type: 'string', value: 'NAME', default: 'admin', help: 'The sign-in name (letters, digits, . _ -).' },
+      rounds: { type: 'string', value: 'N', default: '12', help: 'bcrypt cost (10–15; each step doubles the time).' },
+    },
+    run: (v, _p, io) => cmdHashPassword(v, io),
+  },
+  {
     name: 'doctor',
     args: '',
     positionals: { min: 0, max: 0 },
@@ -303,6 +316,11 @@ function pickCommand(argv: string[]): { spec: CommandSpec; rest: string[] } | { 
     const [sub, ...subRest] = rest;
     return { spec: COMMANDS.find((c) => c.name === `feeds ${sub}`)!, rest: subRest };
   }
+  if (first === 'desk') {
+    const [sub, ...subRest] = rest;
+    if (sub === 'hash-password') return { spec: COMMANDS.find((c) => c.name === 'desk hash-password')!, rest: subRest };
+    return { unknown: `desk ${sub ?? ''}`.trim() };
+  }
   if (first === 'whatsapp') {
     const [sub, ...subRest] = rest;
     if (sub === 'login') return { spec: COMMANDS.find((c) => c.name === 'whatsapp login')!, rest: subRest };
@@ -355,7 +373,7 @@ async function quietLogger(config: Config): Promise<Logger> {
 }
 
 export function secretsOf(config: Config): string[] {
-  return [config.telegram.token, config.telegram.webhookSecret, config.publish.secret].filter((s): s is string => !!s);
+  return [config.telegram.token, config.telegram.webhookSecret, config.publish.secret, config.desk.password].filter((s): s is string => !!s);
 }
 
 async function loadConfigFrom(io: CliIo): Promise<Config> {
@@ -666,6 +684,23 @@ async function cmdPush(url: string, destinations: string[], io: CliIo): Promise<
   const { pushFromCli } = await import('./delivery/push.js');
   const res = await pushFromCli(config, url, destinations, await quietLogger(config));
   io.out(res);
+  return 0;
+}
+
+async function cmdHashPassword(v: Values, io: CliIo): Promise<number> {
+  const user = str(v, 'user', 'admin');
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(user)) throw new UsageError(`--user is letters, digits, . _ - (1–64), not "${user}"`);
+  const rounds = Number(str(v, 'rounds', '12'));
+  if (!Number.isInteger(rounds) || rounds < 10 || rounds > 15) throw new UsageError('--rounds is a whole number from 10 to 15');
+  const read = io.stdin ?? (async () => {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  });
+  const password = (await read()).replace(/\r?\n$/, '');
+  if (password.length < 8) throw new UsageError('the password (on standard input) needs at least 8 characters');
+  const { hashPassword } = await import('./desk/auth.js');
+  io.out(`${user}:${hashPassword(password, rounds)}`);
   return 0;
 }
 

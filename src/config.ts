@@ -156,6 +156,11 @@ export const DEFAULTS = {
   ADMIN_HOST: '127.0.0.1',
   ADMIN_PORT: '8081',
   SHUTDOWN_GRACE: '10s',
+  ADMIN_PASSWORD: '',
+  ADMIN_USERS: '',
+  DESK_SESSION_TTL: '12h',
+  DESK_ON_PUBLIC: 'false',
+  DESK_TRUST_PROXY: 'false',
   TELEGRAM_BOT_TOKEN: '',
   TELEGRAM_API_ROOT: 'https://api.telegram.org',
   TELEGRAM_CHATS: '',
@@ -231,6 +236,11 @@ const schema = z.object({
   ADMIN_HOST: str,
   ADMIN_PORT: int('ADMIN_PORT', 0, 65535),
   SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE', '10s'),
+  ADMIN_PASSWORD: str,
+  ADMIN_USERS: str.transform(list),
+  DESK_SESSION_TTL: duration('DESK_SESSION_TTL', '12h'),
+  DESK_ON_PUBLIC: bool('DESK_ON_PUBLIC'),
+  DESK_TRUST_PROXY: bool('DESK_TRUST_PROXY'),
   TELEGRAM_BOT_TOKEN: str.refine((v) => v === '' || /^\d+:[A-Za-z0-9_-]{20,}$/.test(v), {
     message: 'TELEGRAM_BOT_TOKEN does not look like a bot token; it is "<digits>:<35 characters>" as @BotFather gives it',
   }),
@@ -309,6 +319,12 @@ export interface Config {
   http: { port: number; host: string };
   /** Where /health and /metrics go in webhook mode (ADMIN_*), so they never face the internet. */
   admin: { port: number; host: string };
+  /**
+   * The web desk (src/desk): off without a password. `users` are name → bcrypt hash (ADMIN_USERS, or
+   * `admin` with ADMIN_PASSWORD hashed at start); `onPublic` serves it on the webhook listener too
+   * (DESK_ON_PUBLIC); `secureCookies` when PUBLIC_URL is https; `trustProxy` reads X-Forwarded-Proto/-For.
+   */
+  desk: { users: { name: string; hash: string }[]; password: string | null; sessionTtlMs: number; onPublic: boolean; secureCookies: boolean; trustProxy: boolean };
   /**
    * Under the test runner (NODE_ENV=test) port 0 means "any free port" instead of "off", so parallel test
    * apps never collide. Read here, with the rest of the environment, so the composition root reads none.
@@ -420,8 +436,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (e.PUBLISH_WEBHOOK_SECRET && e.PUBLISH_WEBHOOK_SECRET.length < 16)
     problems.push('PUBLISH_WEBHOOK_SECRET is shorter than 16 characters; use a long random one, e.g. the output of `openssl rand -hex 32`');
   if (e.PUBLIC_URL && !/^https?:\/\/[^/]+/.test(e.PUBLIC_URL))
-    problems.push(`PUBLIC_URL="${e.PUBLIC_URL}" must be the http(s) address hubs reach this instance at, e.g. https://manchete.example.com`);
+    problems.push(`PUBLIC_URL="${e.PUBLIC_URL}" must be this instance's public http(s) address (hubs call back there; the desk's cookies are Secure when it is https), e.g. https://manchete.example.com`);
   if (e.WEBSUB_LEASE < 60_000) problems.push(`WEBSUB_LEASE="${input.WEBSUB_LEASE}" is under a minute; use 7d or 24h`);
+  const deskUsers: { name: string; hash: string }[] = [];
+  for (const item of e.ADMIN_USERS) {
+    const at = item.indexOf(':');
+    const name = at > 0 ? item.slice(0, at).trim() : '';
+    const hash = at > 0 ? item.slice(at + 1).trim() : '';
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name) || !/^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/.test(hash))
+      problems.push(`ADMIN_USERS entry "${name || item.slice(0, 20)}…" is not name:bcrypt-hash; make a hash with: manchete desk hash-password`);
+    else deskUsers.push({ name, hash });
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     logLevel: e.LOG_LEVEL,
@@ -452,6 +477,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     utmTags: e.UTM_TAGS,
     http: { port: e.HTTP_PORT, host: e.HTTP_HOST },
     admin: { port: e.ADMIN_PORT, host: e.ADMIN_HOST },
+    desk: {
+      users: deskUsers,
+      password: e.ADMIN_PASSWORD || null,
+      sessionTtlMs: e.DESK_SESSION_TTL,
+      onPublic: e.DESK_ON_PUBLIC,
+      secureCookies: e.PUBLIC_URL.startsWith('https://'),
+      trustProxy: e.DESK_TRUST_PROXY,
+    },
     // Tests build their config from a literal env; the runner's own NODE_ENV still counts.
     listenAnyPort: (env.NODE_ENV ?? process.env.NODE_ENV) === 'test',
     shutdownGraceMs: e.SHUTDOWN_GRACE,

@@ -19,12 +19,15 @@ import { configuredFeeds, feedPlan } from './delivery/managed-feeds.js';
 import type { RouteTarget } from './delivery/routing.js';
 import { startPollScheduler, type PollScheduler } from './sources/scheduler.js';
 import { planListeners } from './http/listeners.js';
-import { startHttpServer } from './http/server.js';
+import { startHttpServer, type HttpApp } from './http/server.js';
+import { MetricsRegistry, timeSends } from './http/metrics.js';
+import { mountDesk, type DeskDeps } from './desk/routes.js';
+import { deskUsers } from './desk/auth.js';
+import { readArticlePage } from './sources/page.js';
 import { mountHooks } from './http/hooks.js';
 import type { Hook } from './lib/hook.js';
 import { WebSub, type WebSubOptions } from './sources/websub.js';
 import { WebSubRepo } from './store/websub.js';
-import { readArticlePage } from './sources/page.js';
 import { createPublishHook } from './delivery/publish-hook.js';
 import { health, metrics } from './delivery/status.js';
 import { previewText } from './delivery/preview.js';
@@ -60,6 +63,8 @@ export interface AppDeps {
   /** The routes file, already read (the CLI reads it to build the platform modules). */
   routes?: RoutesFile;
   /** Dispatcher timings (breaker thresholds, probe and retry backoff): tests shorten them. */
+  /** The desk's live-update period (tests shorten it). */
+  deskLiveMs?: number;
   dispatcher?: Pick<DispatcherOptions, 'breaker' | 'backoffBaseMs' | 'sendTimeoutMs' | 'passBackoffBaseMs' | 'passBackoffCapMs'>;
   /** WebSub timings (how often leases are checked, how long a verification may take): tests shorten them. */
   websub?: Pick<WebSubOptions, 'checkEveryMs' | 'verifyTimeoutMs'>;
@@ -96,6 +101,8 @@ export interface App {
   httpUrl: string | null;
   /** Base URL of the listener serving /health and /metrics: the same as `httpUrl` without a webhook. */
   adminUrl: string | null;
+  /** This app's prom-client registry (served at /metrics). */
+  metrics: MetricsRegistry;
   stop(): Promise<void>;
 }
 
@@ -133,6 +140,9 @@ export async function startApp(deps: AppDeps): Promise<App> {
   const articles = new ArticleRepo(store.db);
   const feeds = new FeedRepo(store.db);
   const platforms = deps.platforms ?? [];
+  // One metrics registry per app: `/metrics` serves it; sends and polls are timed into its histograms.
+  let statusSources: Parameters<typeof metrics>[0] | null = null;
+  const metricsRegistry = new MetricsRegistry({ computed: async () => (statusSources ? metrics(statusSources) : []) });
 
   // Configured destinations are written to the table so the outbox can name them.
   const targets: RouteTarget[] = [];
@@ -191,6 +201,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     onQueued: () => dispatcher?.wake(),
     digests,
     caps,
+    onPolled: (report, seconds) => metricsRegistry.pollSeconds.observe({ feed: report.feed, status: report.status }, seconds),
     onFresh: consoleMode
       ? (a) => print(previewText({ article: a, via: 'feed', ...renderer.renderBoth(a) }))
       : undefined,
@@ -238,7 +249,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     outbox,
     destinations,
     // Each platform states its limits; the pacers are built here, one per platform.
-    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: p.sender, pacer: new Pacer(p.pacing) }])),
+    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: timeSends(p.sender, metricsRegistry), pacer: new Pacer(p.pacing) }])),
     holder: instance.id,
     logger: logger.child({ component: 'dispatcher' }),
     maxAttempts: config.maxAttempts,
@@ -316,8 +327,10 @@ export async function startApp(deps: AppDeps): Promise<App> {
     print,
     httpUrl: null,
     adminUrl: null,
+    metrics: metricsRegistry,
     stop: async () => undefined,
   };
+  statusSources = app;
   const host: PlatformHost = {
     router,
     destinations,
@@ -398,19 +411,47 @@ export async function startApp(deps: AppDeps): Promise<App> {
     webhookMode: config.telegram.webhookUrl !== null && webhookHandlers.length > 0,
     ephemeral: config.listenAnyPort,
   });
+  // The web desk: on the admin listener (and the public one only with DESK_ON_PUBLIC), off without a password.
+  const users = deskUsers(config.desk);
+  const desk: DeskDeps | null = users.length
+    ? {
+        db: store.db,
+        dispatcher,
+        platforms,
+        feeds,
+        logger: logger.child({ component: 'desk' }),
+        users,
+        sessionTtlMs: config.desk.sessionTtlMs,
+        secureCookies: config.desk.secureCookies,
+        trustProxy: config.desk.trustProxy,
+        templatesDir: join(packageRoot(), 'templates', 'desk'),
+        assetsDir: join(packageRoot(), 'src', 'desk', 'assets'),
+        renderer,
+        articles,
+        routing: pipeline.routing,
+        destinationIds: () => targets.map((t) => t.destinationId),
+        readPage: (url) => readArticlePage(url, { fetch: { ...config.fetch, trusted: false }, summaryMaxChars: config.summaryMaxChars }),
+        wake: () => dispatcher.wake(),
+        ...(deps.deskLiveMs ? { liveMs: deps.deskLiveMs } : {}),
+      }
+    : null;
+  if (!desk) logger.info({ event: 'desk.off' }, 'the web desk is off: set ADMIN_PASSWORD (or ADMIN_USERS=name:bcrypt-hash, made with `manchete desk hash-password`) to turn it on at /desk/ on the admin listener');
   for (const plan of plans) {
     const setting = plan.name === 'admin' ? 'ADMIN_PORT' : 'HTTP_PORT';
+    const withDesk = desk && (plan.admin || config.desk.onPublic);
     try {
       const server = await startHttpServer({
         host: plan.host,
         port: plan.port,
         logger,
         handlers: [...(plan.webhook ? webhookHandlers : []), ...(plan.intake && intakeHooks.length ? [mountHooks(intakeHooks)] : [])],
-        ...(plan.admin ? { admin: { health: () => health(app), metrics: () => metrics(app) } } : {}),
+        ...(plan.admin ? { admin: { health: () => health(app), metrics: metricsRegistry } } : {}),
+        ...(withDesk ? { extend: (http: HttpApp) => mountDesk(http, desk) } : {}),
       });
       listeners.push(server);
       if (plan.name !== 'admin') app.httpUrl = server.url;
       if (plan.admin) app.adminUrl = server.url;
+      if (withDesk) logger.info({ event: 'desk.listening', listener: plan.name, url: `${server.url}/desk/` }, `web desk at ${server.url}/desk/`);
       const serves = plan.admin ? `health at ${server.url}/health, metrics at ${server.url}/metrics` : `the Telegram webhook at ${server.url}; health and metrics are on the admin listener`;
       logger.info({ event: 'http.listening', listener: plan.name, url: server.url }, serves);
     } catch (err) {

@@ -55,6 +55,8 @@ export interface PipelineOptions {
   /** Digests and hourly caps, handed to routing (delivery/digests.ts, delivery/caps.ts). */
   digests?: RoutingOptions['digests'];
   caps?: RoutingOptions['caps'];
+  /** Called when a poll finishes, with its report and how long it took (the poll-duration histogram). */
+  onPolled?: (report: PollReport, seconds: number) => void;
   /** Every fresh article after recording (the console preview prints them). */
   onFresh?: (article: Article) => void;
   /** After every poll that got content: WebSub discovery reads the hub links from it (sources/websub.ts). */
@@ -214,7 +216,12 @@ export class Pipeline {
   }
 
   private limited(row: FeedRow): Promise<PollReport> {
-    return this.limiter.run(hostKey(row.final_url ?? row.url), () => this.poll(row));
+    return this.limiter.run(hostKey(row.final_url ?? row.url), async () => {
+      const started = performance.now();
+      const report = await this.poll(row);
+      this.o.onPolled?.(report, (performance.now() - started) / 1000);
+      return report;
+    });
   }
 
   private intervalFor(url: string): number {

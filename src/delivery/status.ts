@@ -1,4 +1,4 @@
-import type { Metric } from '../http/server.js';
+import type { Metric } from '../http/metrics.js';
 import type { FeedRepo } from '../store/feeds.js';
 import type { Store } from '../store/db.js';
 import type { PlatformModule } from '../platforms/types.js';

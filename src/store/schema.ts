@@ -20,6 +20,16 @@ export interface Database {
   websub_subscriptions: WebSubSubscriptionTable;
   digest_items: DigestItemTable;
   digest_slots: DigestSlotTable;
+  desk_sessions: DeskSessionTable;
+}
+
+/** A signed-in web desk session (src/desk/auth.ts): the id is the cookie value. */
+export interface DeskSessionTable {
+  id: string;
+  user_name: string;
+  csrf: string;
+  created_at: string;
+  expires_at: string;
 }
 
 export interface FeedTable {

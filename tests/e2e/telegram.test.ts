@@ -277,7 +277,7 @@ destinations:
     expect(audit.some((a) => a.actor === `telegram:${READER}` && a.action === 'push' && a.outcome === 'refused')).toBe(true);
   });
 
-  const WEBHOOK_ENV = { TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram-hook', TELEGRAM_WEBHOOK_SECRET: 'segredo_de_teste_123', ADMIN_PORT: '0' };
+  const WEBHOOK_ENV = { TELEGRAM_WEBHOOK_URL: 'https://bot.example.com/telegram-hook', TELEGRAM_WEBHOOK_SECRET: 'segredo_de_teste_123', ADMIN_PORT: '0', ADMIN_PASSWORD: 'senha-de-teste-123' };
   const command = (updateId: number, chatId: number, text: string, extra: object = {}) => ({
     update_id: updateId,
     message: { message_id: updateId, date: 1, chat: { id: chatId, type: 'private' }, from: { id: chatId, is_bot: false, first_name: 'L', language_code: 'pt-br' }, text, entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }], ...extra },
@@ -314,13 +314,18 @@ destinations:
     const metricsRes = await fetch(`${t.app.adminUrl}/metrics`);
     expect(metricsRes.status).toBe(200);
     expect(await metricsRes.text()).toContain('manchete_platform_up{platform="telegram",state="webhook"} 1');
+    // The web desk (on with ADMIN_PASSWORD) is on the admin listener only.
+    expect((await fetch(`${t.app.httpUrl}/desk/login`)).status).toBe(404);
+    expect((await fetch(`${t.app.adminUrl}/desk/login`)).status).toBe(200);
     // The admin listener does not take the webhook.
     expect((await postTo(t.app.adminUrl, command(2, READER, '/ajuda'))).status).toBe(404);
     expect(t.mem.lines.some((l) => l.includes('"event":"http.listening"') && l.includes('"listener":"admin"'))).toBe(true);
   });
 
-  it('without a webhook there is one listener, serving health and metrics', async () => {
+  it('without a webhook there is one listener, serving health and metrics; without a password the desk is off and the log says how', async () => {
     const t = await setup();
+    expect((await fetch(`${t.app.httpUrl}/desk/login`)).status).toBe(404);
+    expect(t.mem.lines.some((l) => l.includes('"event":"desk.off"') && l.includes('ADMIN_PASSWORD'))).toBe(true);
     expect(t.app.adminUrl).toBe(t.app.httpUrl);
     expect((await fetch(`${t.app.httpUrl}/health`)).status).toBe(200);
     expect((await fetch(`${t.app.httpUrl}/metrics`)).status).toBe(200);

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatMetrics, startHttpServer, type AdminRoutes, type HealthReport, type Metric, type RouteHandler } from '../../src/http/server.js';
+import { createHttpApp, startHttpServer, type AdminRoutes, type HealthReport, type Metric, type MountedRoute, type RouteHandler } from '../../src/http/server.js';
+import { MetricsRegistry, timeSends } from '../../src/http/metrics.js';
 import { planListeners } from '../../src/http/listeners.js';
 import { memoryLogger } from '../platforms/telegram/helpers.js';
 
@@ -19,7 +20,7 @@ async function listen(opts: { admin?: AdminRoutes; handlers?: RouteHandler[] }) 
 }
 
 function admin(health: () => HealthReport, metrics: Metric[] = []): AdminRoutes {
-  return { health: async () => health(), metrics: async () => metrics };
+  return { health: async () => health(), metrics: new MetricsRegistry({ computed: async () => metrics, defaults: false }) };
 }
 
 describe('startHttpServer', () => {
@@ -47,9 +48,8 @@ describe('startHttpServer', () => {
     const s = await listen({ admin: admin(() => ({ ok: true }), metrics) });
     const res = await fetch(`${s.url}/metrics`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4');
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
-    expect(text).toBe(formatMetrics(metrics));
     expect(text).toContain('manchete_sent_total{platform="telegram",chat="a\\"b"} 3');
     expect(text).toContain('# TYPE manchete_sent_total counter');
   });
@@ -93,7 +93,7 @@ describe('startHttpServer', () => {
           if (fail) throw new Error('store unreachable');
           return { ok: true };
         },
-        metrics: async () => [],
+        metrics: new MetricsRegistry({ defaults: false }),
       },
       handlers: [boom],
     });
@@ -121,5 +121,93 @@ describe('planListeners → startHttpServer', () => {
     const byName = Object.fromEntries(plans.map((p, i) => [p.name, started[i]!]));
     expect((await fetch(`${byName.public!.url}/health`)).status).toBe(404);
     expect((await fetch(`${byName.admin!.url}/health`)).status).toBe(200);
+  });
+});
+
+describe('createHttpApp (in process, app.request)', () => {
+  const logger = () => memoryLogger();
+
+  it('routes /health, /healthz and /metrics on the admin app only; 404 JSON elsewhere', async () => {
+    const withAdmin = createHttpApp({ logger: logger().logger, admin: admin(() => ({ ok: false, why: 'x' })) });
+    const red = await withAdmin.request('/healthz');
+    expect(red.status).toBe(503);
+    expect(await red.json()).toEqual({ ok: false, why: 'x' });
+    expect((await withAdmin.request('/metrics')).status).toBe(200);
+    expect((await withAdmin.request('/metrics', { method: 'POST' })).status).toBe(404);
+    const bare = createHttpApp({ logger: logger().logger });
+    const nf = await bare.request('/metrics');
+    expect(nf.status).toBe(404);
+    expect(await nf.json()).toEqual({ error: 'not found' });
+  });
+
+  it('mounts a framework-free route by method and path prefix, with the request body and headers', async () => {
+    const seen: string[] = [];
+    const hook: MountedRoute = {
+      method: 'POST',
+      prefix: '/websub/',
+      handler: async (req) => {
+        seen.push(`${new URL(req.url).pathname} ${req.headers.get('x-hub-signature')} ${await req.text()}`);
+        return { status: 202, headers: { 'content-type': 'text/plain' }, body: 'queued' };
+      },
+    };
+    const app = createHttpApp({ logger: logger().logger, routes: [hook] });
+    const res = await app.request('/websub/abc', { method: 'POST', headers: { 'x-hub-signature': 'sha1=1' }, body: 'hello' });
+    expect(res.status).toBe(202);
+    expect(await res.text()).toBe('queued');
+    expect(seen).toEqual(['/websub/abc sha1=1 hello']);
+    expect((await app.request('/websub/abc')).status).toBe(404);
+    expect((await app.request('/websubx', { method: 'POST' })).status).toBe(404);
+  });
+
+  it('a route that throws is a logged 500', async () => {
+    const log = logger();
+    const app = createHttpApp({ logger: log.logger, routes: [{ method: 'ALL', prefix: '/boom', handler: async () => { throw new Error('no'); } }] });
+    expect((await app.request('/boom/x')).status).toBe(500);
+    expect(log.lines.some((l) => l.includes('"event":"http.error"') && l.includes('/boom/x'))).toBe(true);
+  });
+});
+
+describe('MetricsRegistry', () => {
+  it('serves default process metrics, computed figures and the histograms; registries do not share values', async () => {
+    let sent = 2;
+    const a = new MetricsRegistry({ computed: async () => [{ name: 'manchete_sent_total', help: 'sent', type: 'counter', values: [{ value: sent }] }] });
+    const b = new MetricsRegistry({ defaults: false });
+    a.pollSeconds.observe({ feed: 'https://example.com/feed', status: 'ok' }, 0.3);
+    const text = await a.text();
+    expect(text).toContain('process_cpu_user_seconds_total');
+    expect(text).toContain('nodejs_eventloop_lag_seconds');
+    expect(text).toContain('manchete_sent_total 2');
+    expect(text).toContain('manchete_poll_duration_seconds_bucket{le="0.5",feed="https://example.com/feed",status="ok"} 1');
+    sent = 5;
+    expect(await a.text()).toContain('manchete_sent_total 5');
+    const other = await b.text();
+    expect(other).not.toContain('process_cpu_user_seconds_total');
+    expect(other).not.toContain('feed="https://example.com/feed"');
+  });
+
+  it('timeSends observes each send by platform and outcome and leaves the other methods alone', async () => {
+    const m = new MetricsRegistry({ defaults: false });
+    let fail = false;
+    const sender = {
+      platform: 'telegram',
+      calls: 0,
+      async send(_d: unknown, _msg: unknown) {
+        this.calls++;
+        if (fail) throw new Error('down');
+        return { messageId: '1' };
+      },
+      ready() {
+        return this.calls >= 0;
+      },
+    };
+    const timed = timeSends(sender, m);
+    await timed.send({} as never, {} as never);
+    fail = true;
+    await expect(timed.send({} as never, {} as never)).rejects.toThrow('down');
+    expect(timed.ready()).toBe(true);
+    expect(sender.calls).toBe(2);
+    const text = await m.text();
+    expect(text).toContain('manchete_send_duration_seconds_count{platform="telegram",outcome="ok"} 1');
+    expect(text).toContain('manchete_send_duration_seconds_count{platform="telegram",outcome="error"} 1');
   });
 });

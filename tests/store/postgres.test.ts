@@ -121,7 +121,7 @@ describe.skipIf(postgresUnavailable !== null)(
           select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(a.db);
         expect(tables.rows.map((r) => r.table_name)).toEqual(
           [
-            'articles', 'audit_log', 'deliveries', 'destinations', 'digest_items', 'digest_slots', 'feeds', 'instance_lock', 'kysely_migration', 'kysely_migration_lock',
+            'articles', 'audit_log', 'deliveries', 'desk_sessions', 'destinations', 'digest_items', 'digest_slots', 'feeds', 'instance_lock', 'kysely_migration', 'kysely_migration_lock',
             'leases', 'pending_pushes', 'settings', 'subscribers', 'subscriptions', 'wa_auth', 'websub_subscriptions',
           ],
         );

@@ -251,6 +251,20 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
       await db.schema.createIndex('websub_subscriptions_feed').on('websub_subscriptions').column('feed_url').execute();
     },
   },
+  '011_desk': {
+    async up(db: Kysely<unknown>) {
+      // Web desk sign-ins: the id is the cookie's value (random), the CSRF token goes with the session.
+      await db.schema
+        .createTable('desk_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('csrf', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('desk_sessions_expiry').on('desk_sessions').column('expires_at').execute();
+    },
+  },
   '012_scale': {
     async up(db: Kysely<unknown>) {
       // Each feed's place in its interval (0…999999 millionths), so polls spread over the interval.
