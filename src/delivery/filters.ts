@@ -1,4 +1,5 @@
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
 import type { Article } from '../articles/article.js';
 import { foldTopic } from '../articles/fold.js';
 import type { Destination, DestinationOptions, FilterRules } from './types.js';
@@ -106,10 +107,18 @@ function compileRules(rules: FilterRules | undefined, where: string, destination
   return out;
 }
 
+let re2: typeof RE2JS | null = null;
+
+/** re2js, loaded with the first `match` pattern: routes without one never pay for the engine (about 1 MB). */
+function engine(): typeof RE2JS {
+  re2 ??= (createRequire(import.meta.url)('re2js') as typeof import('re2js')).RE2JS;
+  return re2;
+}
+
 /** Compiles a `match` pattern with RE2 (never RegExp); throws FilterError naming the destination and the pattern. */
 export function compilePattern(pattern: string, where: string, destination: string): RE2JS {
   try {
-    return RE2JS.compile(pattern);
+    return engine().compile(pattern);
   } catch (err) {
     throw new FilterError(
       `${destination}: ${where} ${JSON.stringify(pattern)} is not a valid RE2 regular expression: ${(err as Error).message}. ` +
