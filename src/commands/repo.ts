@@ -151,6 +151,8 @@ export interface AuditEntry {
   detail: string | null;
   /** `ok`, `refused`, `invalid`, `failed`, `cancelled`, `expired`… */
   outcome: string;
+  /** The article the action is about (a push), when there is one. */
+  articleId?: string | null;
 }
 
 /** Appends to the audit log. */
@@ -162,6 +164,7 @@ export async function writeAudit(db: Db, entry: AuditEntry, now: Date): Promise<
       action: entry.action,
       detail: storableText(entry.detail),
       outcome: entry.outcome,
+      article_id: entry.articleId ?? null,
       created_at: now.toISOString(),
     })
     .execute();
@@ -170,7 +173,7 @@ export async function writeAudit(db: Db, entry: AuditEntry, now: Date): Promise<
 /** The most recent audit entries, newest first. */
 export async function recentAudit(db: Db, limit = 50): Promise<(AuditEntry & { at: Date })[]> {
   const rows = await db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit).execute();
-  return rows.map((r) => ({ actor: r.actor, action: r.action, detail: r.detail, outcome: r.outcome, at: new Date(r.created_at) }));
+  return rows.map((r) => ({ actor: r.actor, action: r.action, detail: r.detail, outcome: r.outcome, articleId: r.article_id, at: new Date(r.created_at) }));
 }
 
 /** The settings key of the pause switch. */

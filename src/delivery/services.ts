@@ -147,14 +147,14 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
         if (!row) return null;
         let by = 'auto';
         if (row.priority >= PRIORITY.push) {
-          const audits = await app.store.db
+          const audit = await app.store.db
             .selectFrom('audit_log')
-            .select(['actor', 'detail'])
+            .select('actor')
             .where('action', '=', 'push.enqueued')
+            .where('article_id', '=', row.article_id)
             .orderBy('id', 'desc')
-            .limit(200)
-            .execute();
-          by = audits.find((a) => a.detail?.startsWith(`${row.article_id} `))?.actor ?? 'editor';
+            .executeTakeFirst();
+          by = audit?.actor ?? 'editor';
         }
         return { at: new Date(row.sent_at ?? row.created_at), by };
       },

@@ -17,6 +17,7 @@ export interface Database {
   leases: LeaseTable;
   pending_pushes: PendingPushTable;
   instance_lock: InstanceLockTable;
+  subscriber_alerts: SubscriberAlertTable;
 }
 
 export interface FeedTable {
@@ -141,6 +142,18 @@ export interface AuditTable {
   action: string;
   detail: string | null;
   outcome: string;
+  /** The article the line is about (pushes), or null. */
+  article_id: string | null;
+  created_at: string;
+}
+
+/** One keyword alert of a private subscriber (`/alerta`). */
+export interface SubscriberAlertTable {
+  subscriber_id: string;
+  /** As the subscriber typed it (trimmed, single spaces): what /alertas lists. */
+  phrase: string;
+  /** Folded (foldText: no accents, lower case): what matching and removal compare. */
+  folded: string;
   created_at: string;
 }
 

@@ -266,6 +266,20 @@ destinations:
     // At most the one or two posts already under way went before it; the 20 queued did not.
     expect(pushAt - before).toBeLessThanOrEqual(2);
     await t.fake.waitFor(() => t.fake.sentTo(EDITOR).some((m) => /enviad[oa] para 2 de 2/i.test(m.plain)), 15_000, 'progress report');
+
+    // The audit line carries the article id in its own column, and "pushed before, by whom" reads it.
+    const audits = await t.app.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'push.enqueued').execute();
+    expect(audits).toHaveLength(1);
+    expect(audits[0]!.actor).toBe(`telegram:${EDITOR}`);
+    expect(audits[0]!.article_id).toMatch(/\S/);
+    expect(audits[0]!.detail).not.toContain(audits[0]!.article_id!);
+    const confirm = await t.app.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'push.confirm').executeTakeFirstOrThrow();
+    expect(confirm.article_id).toBe(audits[0]!.article_id);
+    const previews = t.fake.sentTo(EDITOR).filter((m) => m.reply_markup).length;
+    t.fake.pushMessage({ chatId: EDITOR, text: `/push ${t.site.urlFor('/exclusivo')}`, from: { id: EDITOR, language_code: 'pt-br' } });
+    await t.fake.waitFor(() => t.fake.sentTo(EDITOR).filter((m) => m.reply_markup).length > previews, 10_000, 'the second preview');
+    const again = t.fake.sentTo(EDITOR).filter((m) => m.reply_markup).at(-1)!;
+    expect(again.plain).toContain(`telegram:${EDITOR}`);
   }, 30_000);
 
   it('a non-editor /push is refused and audited', async () => {
