@@ -13,7 +13,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { RoutesFile } from './routes-file.js';
 import type { Routing } from './routing.js';
 import { queuePush } from './push.js';
-import { platformsNow } from './status.js';
+import { destinationLabel as label, feedsAndQueues, platformsNow } from './status.js';
 import { PRIORITY, type DeliveryRow } from './outbox.js';
 import { readArticlePage } from '../sources/page.js';
 import { SourceError } from '../sources/types.js';
@@ -83,10 +83,6 @@ export interface AppServicesDeps {
   dispatcher: Pick<Dispatcher, 'wake' | 'breakers'>;
   routes: RoutesFile;
   platforms: readonly Pick<PlatformModule, 'platform' | 'destinations' | 'state'>[];
-}
-
-function label(d: { id: string; title: string | null; chatId: string }): string {
-  return d.title ? `${d.title} (${d.chatId})` : d.chatId;
 }
 
 export function createAppServices(app: AppServicesDeps, tracker: PushTracker, notifier: Notifier): CommandServices {
@@ -162,14 +158,8 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
     },
     status: {
       async status(): Promise<StatusReport> {
-        const feeds = await app.feeds.list();
-        const depth = await app.outbox.depth();
-        const failed = await app.store.db
-          .selectFrom('deliveries')
-          .select(['destination_id', (eb) => eb.fn.countAll<number>().as('n')])
-          .where('status', '=', 'failed')
-          .groupBy('destination_id')
-          .execute();
+        // Feeds and queues as /health and /metrics see them (delivery/status.ts).
+        const { feeds, queues } = await feedsAndQueues(app);
         const dests = await app.destinations.list();
         const recent = await app.store.db
           .selectFrom('deliveries')
@@ -180,31 +170,9 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
           .limit(5)
           .execute();
         const byId = new Map(dests.map((d) => [d.id, d]));
-        const queueIds = new Set([...depth.map((d) => d.destination_id), ...dests.filter((d) => !d.id.includes(':') || app.platforms.some((p) => p.destinations.some((x) => x.id === d.id))).map((d) => d.id)]);
         return {
-          feeds: feeds.map((f) => ({
-            url: f.url,
-            title: f.title,
-            lastPolledAt: f.last_polled_at ? new Date(f.last_polled_at) : null,
-            lastOkAt: f.last_ok_at ? new Date(f.last_ok_at) : null,
-            nextPollAt: f.next_poll_at ? new Date(f.next_poll_at) : null,
-            failures: f.failures,
-            lastError: f.last_error,
-            heldBack:
-              f.held_back > 0 && f.held_back_at && Date.now() - Date.parse(f.held_back_at) < 24 * 3_600_000
-                ? { count: f.held_back, at: new Date(f.held_back_at) }
-                : null,
-          })),
-          queues: [...queueIds].map((id) => {
-            const d = byId.get(id);
-            return {
-              destinationId: id,
-              label: d ? label(d) : id,
-              pending: depth.filter((x) => x.destination_id === id).reduce((n, x) => n + x.n, 0),
-              failed: Number(failed.find((x) => x.destination_id === id)?.n ?? 0),
-              dead: d?.status === 'dead',
-            };
-          }),
+          feeds,
+          queues,
           lastSends: recent.map((r) => ({
             at: new Date(r.sent_at ?? 0),
             destinationId: r.destination_id,
