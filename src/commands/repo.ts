@@ -108,6 +108,46 @@ export async function removeSubscription(db: Db, subscriberId: string, topic: st
   return Number(result.numDeletedRows) > 0;
 }
 
+/** At most this many keyword alerts per subscriber. */
+export const MAX_ALERTS = 20;
+/** An alert is at most this many characters (after trimming and collapsing spaces). */
+export const MAX_ALERT_CHARS = 60;
+
+/** A subscriber's keyword alerts as typed, oldest first. */
+export async function alertsOf(db: Db, subscriberId: string): Promise<{ phrase: string; folded: string }[]> {
+  return db
+    .selectFrom('subscriber_alerts')
+    .select(['phrase', 'folded'])
+    .where('subscriber_id', '=', subscriberId)
+    .orderBy('created_at')
+    .orderBy('folded')
+    .execute();
+}
+
+/**
+ * Adds an alert (`folded` as `foldAlert` makes it). `'limit'` when the subscriber already has MAX_ALERTS,
+ * `'already'` when they have this one; `'added'` otherwise.
+ */
+export async function addAlert(db: Db, subscriberId: string, phrase: string, folded: string, now: Date): Promise<'added' | 'already' | 'limit'> {
+  return db.transaction().execute(async (tx) => {
+    const mine = await tx.selectFrom('subscriber_alerts').select('folded').where('subscriber_id', '=', subscriberId).execute();
+    if (mine.some((a) => a.folded === folded)) return 'already';
+    if (mine.length >= MAX_ALERTS) return 'limit';
+    await tx
+      .insertInto('subscriber_alerts')
+      .values({ subscriber_id: subscriberId, phrase, folded, created_at: now.toISOString() })
+      .onConflict((oc) => oc.columns(['subscriber_id', 'folded']).doNothing())
+      .execute();
+    return 'added';
+  });
+}
+
+/** Removes one alert by its folded form. Returns false when the subscriber did not have it. */
+export async function removeAlert(db: Db, subscriberId: string, folded: string): Promise<boolean> {
+  const result = await db.deleteFrom('subscriber_alerts').where('subscriber_id', '=', subscriberId).where('folded', '=', folded).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
 /**
  * `/stop`: removes every topic and marks the subscriber inactive, in one transaction. Returns how many
  * topics were removed.
@@ -115,12 +155,13 @@ export async function removeSubscription(db: Db, subscriberId: string, topic: st
 export async function clearSubscriptions(db: Db, subscriberId: string, now: Date): Promise<number> {
   return db.transaction().execute(async (tx) => {
     const result = await tx.deleteFrom('subscriptions').where('subscriber_id', '=', subscriberId).executeTakeFirst();
+    const alerts = await tx.deleteFrom('subscriber_alerts').where('subscriber_id', '=', subscriberId).executeTakeFirst();
     await tx
       .updateTable('subscribers')
       .set({ active: 0, updated_at: now.toISOString() })
       .where('id', '=', subscriberId)
       .execute();
-    return Number(result.numDeletedRows);
+    return Number(result.numDeletedRows) + Number(alerts.numDeletedRows);
   });
 }
 

@@ -46,6 +46,19 @@ function hasSequence(hay: readonly string[], needle: readonly string[]): boolean
   return false;
 }
 
+/**
+ * The fields keyword rules read, tokenised: the title, the lead and each tag on its own (a phrase never
+ * spans two tags). Keyword alerts (delivery/alerts.ts) match against the same fields.
+ */
+export function keywordFields(article: Article): string[][] {
+  return readArticle(article).fields.map((f) => f.tokens);
+}
+
+/** Whether the tokens of a keyword phrase (`tokens(phrase)`) occur as consecutive whole words in one of `fields`. */
+export function fieldsHavePhrase(fields: readonly (readonly string[])[], phrase: readonly string[]): boolean {
+  return fields.some((f) => hasSequence(f, phrase));
+}
+
 /** One rule of a rule set, compiled: says what of the article it matched, or null. */
 type Rule = (a: ArticleText) => string | null;
 

@@ -7,7 +7,7 @@ import type { DestinationRegistry, DestinationRecord } from './destinations.js';
 import type { Outbox } from './outbox.js';
 import { PRIORITY } from './outbox.js';
 import type { RouteFeed } from './routes-file.js';
-import { Routing, type RouteOptions, type RouteTarget, type TopicSubscriber } from './routing.js';
+import { Routing, type RouteOptions, type RouteTarget, type RoutingOptions, type TopicSubscriber } from './routing.js';
 import type { Renderer } from '../render/renderer.js';
 import type { Platform } from '../render/types.js';
 import type { ArticleRepo } from '../store/articles.js';
@@ -33,6 +33,8 @@ export interface PipelineOptions {
   targets: RouteTarget[];
   /** Active private subscribers' chat ids for any of these folded topics, per platform enabled for private pushes. */
   subscribers?: (platform: Platform, topics: string[]) => Promise<TopicSubscriber[]>;
+  /** Keyword alerts of private subscribers, per platform (see RoutingOptions.alerts). */
+  alerts?: RoutingOptions['alerts'];
   /** Platforms that may receive private pushes (Telegram; WhatsApp only with WHATSAPP_PRIVATE_PUSH). */
   privatePlatforms?: Platform[];
   feedSettings: Map<string, RouteFeed>;
@@ -101,6 +103,7 @@ export class Pipeline {
       logger: o.logger,
       targets: o.targets,
       ...(o.subscribers ? { subscribers: o.subscribers } : {}),
+      ...(o.alerts ? { alerts: o.alerts } : {}),
       ...(o.privatePlatforms ? { privatePlatforms: o.privatePlatforms } : {}),
       timeZone: o.timeZone,
       editWindowMs: o.editWindowMs,

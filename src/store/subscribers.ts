@@ -42,3 +42,22 @@ export async function subscribersForTopics(
     .execute();
   return rows.map((r) => ({ id: r.id, platform, chatId: r.chat_id, locale: asLocale(r.locale) }));
 }
+
+/** A keyword alert of an active private subscriber, with where to send what it matches. */
+export interface AlertSubscriber extends SubscriberTarget {
+  /** The alert, folded (see `SubscriberAlertTable.folded`). */
+  folded: string;
+}
+
+/** Routing: every keyword alert of the active subscribers of `platform`, in one query, ordered by subscriber. */
+export async function alertsForPlatform(db: Db, platform: Platform): Promise<AlertSubscriber[]> {
+  const rows = await db
+    .selectFrom('subscriber_alerts')
+    .innerJoin('subscribers', 'subscribers.id', 'subscriber_alerts.subscriber_id')
+    .select(['subscribers.id as id', 'subscribers.chat_id as chat_id', 'subscribers.locale as locale', 'subscriber_alerts.folded as folded'])
+    .where('subscribers.platform', '=', platform)
+    .where('subscribers.active', '=', 1)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, platform, chatId: r.chat_id, locale: asLocale(r.locale), folded: r.folded }));
+}
