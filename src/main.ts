@@ -25,7 +25,7 @@ import type { Reply } from './commands/types.js';
 import type { Notifier } from './commands/services.js';
 import { createCommandRouter, type CommandRouter } from './commands/router.js';
 import { deactivateSubscriber, getPauseState, subscriberIdFor } from './commands/repo.js';
-import { alertsForPlatform, subscribersForTopics } from './store/subscribers.js';
+import { alertsForPlatform, alertsVersion, subscribersForTopics } from './store/subscribers.js';
 import { createAppServices, PushTracker } from './delivery/services.js';
 import { join } from 'node:path';
 import { packageRoot } from './paths.js';
@@ -136,6 +136,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     targets,
     subscribers: (platform, topics) => subscribersForTopics(store.db, platform, topics),
     alerts: (platform) => alertsForPlatform(store.db, platform),
+    alertsVersion: () => alertsVersion(store.db),
     privatePlatforms,
     feedSettings,
     pollIntervalMs: config.pollIntervalMs,

@@ -138,14 +138,17 @@ export async function addAlert(db: Db, subscriberId: string, phrase: string, fol
       .values({ subscriber_id: subscriberId, phrase, folded, created_at: now.toISOString() })
       .onConflict((oc) => oc.columns(['subscriber_id', 'folded']).doNothing())
       .execute();
+    await bumpAlertsVersion(tx, now);
     return 'added';
   });
 }
 
 /** Removes one alert by its folded form. Returns false when the subscriber did not have it. */
-export async function removeAlert(db: Db, subscriberId: string, folded: string): Promise<boolean> {
+export async function removeAlert(db: Db, subscriberId: string, folded: string, now: Date = new Date()): Promise<boolean> {
   const result = await db.deleteFrom('subscriber_alerts').where('subscriber_id', '=', subscriberId).where('folded', '=', folded).executeTakeFirst();
-  return Number(result.numDeletedRows) > 0;
+  const removed = Number(result.numDeletedRows) > 0;
+  if (removed) await bumpAlertsVersion(db, now);
+  return removed;
 }
 
 /**
@@ -156,6 +159,7 @@ export async function clearSubscriptions(db: Db, subscriberId: string, now: Date
   return db.transaction().execute(async (tx) => {
     const result = await tx.deleteFrom('subscriptions').where('subscriber_id', '=', subscriberId).executeTakeFirst();
     const alerts = await tx.deleteFrom('subscriber_alerts').where('subscriber_id', '=', subscriberId).executeTakeFirst();
+    if (Number(alerts.numDeletedRows) > 0) await bumpAlertsVersion(tx, now);
     await tx
       .updateTable('subscribers')
       .set({ active: 0, updated_at: now.toISOString() })
@@ -181,6 +185,7 @@ export async function deactivateSubscriber(db: Db, subscriberId: string, now: Da
 
 // Routing's subscriber query lives with the store; the command side re-exports it.
 export { subscribersForTopics, type SubscriberTarget } from '../store/subscribers.js';
+import { bumpAlertsVersion } from '../store/subscribers.js';
 
 /** One line of the audit log: who did what, to what, and how it ended. */
 export interface AuditEntry {

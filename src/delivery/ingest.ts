@@ -35,6 +35,7 @@ export interface PipelineOptions {
   subscribers?: (platform: Platform, topics: string[]) => Promise<TopicSubscriber[]>;
   /** Keyword alerts of private subscribers, per platform (see RoutingOptions.alerts). */
   alerts?: RoutingOptions['alerts'];
+  alertsVersion?: RoutingOptions['alertsVersion'];
   /** Platforms that may receive private pushes (Telegram; WhatsApp only with WHATSAPP_PRIVATE_PUSH). */
   privatePlatforms?: Platform[];
   feedSettings: Map<string, RouteFeed>;
@@ -104,6 +105,7 @@ export class Pipeline {
       targets: o.targets,
       ...(o.subscribers ? { subscribers: o.subscribers } : {}),
       ...(o.alerts ? { alerts: o.alerts } : {}),
+      ...(o.alertsVersion ? { alertsVersion: o.alertsVersion } : {}),
       ...(o.privatePlatforms ? { privatePlatforms: o.privatePlatforms } : {}),
       timeZone: o.timeZone,
       editWindowMs: o.editWindowMs,

@@ -44,10 +44,11 @@ export interface RoutingOptions {
   /** Every keyword alert of a platform's active private subscribers (store/subscribers.ts alertsForPlatform). */
   alerts?: (platform: Platform) => Promise<AlertSubscriber[]>;
   /**
-   * How long a platform's loaded alerts are reused (default 10 s): a poll's batch of new articles is matched
-   * against one load, not one query per article; a new alert counts from the next load.
+   * The alerts' version (store/subscribers.ts alertsVersion): loaded alerts are reused while it stays the
+   * same, so a batch of articles costs one primary-key read each, not a load of every alert. Without it
+   * the alerts are loaded for every article.
    */
-  alertsTtlMs?: number;
+  alertsVersion?: () => Promise<string | null>;
   /** Platforms that may receive private pushes (Telegram; WhatsApp only with WHATSAPP_PRIVATE_PUSH). */
   privatePlatforms?: readonly Platform[];
   /** TZ: quiet hours are read in it. */
@@ -71,7 +72,7 @@ export interface RouteOptions {
 
 export class Routing {
   private readonly clock: () => Date;
-  private readonly alertIndexes = new Map<Platform, { at: number; index: Promise<AlertIndex> }>();
+  private readonly alertIndexes = new Map<Platform, { version: string | null; index: Promise<AlertIndex> }>();
 
   constructor(private readonly o: RoutingOptions) {
     this.clock = o.clock ?? (() => new Date());
@@ -124,13 +125,13 @@ export class Routing {
     return out;
   }
 
-  /** The platform's alert index, loaded at most once per `alertsTtlMs`. */
-  private alertIndex(platform: Platform): Promise<AlertIndex> {
-    const now = this.clock().getTime();
+  /** The platform's alert index, loaded again only when the alerts' version changed. */
+  private async alertIndex(platform: Platform): Promise<AlertIndex> {
+    const version = this.o.alertsVersion ? await this.o.alertsVersion() : null;
     const cached = this.alertIndexes.get(platform);
-    if (cached && now - cached.at < (this.o.alertsTtlMs ?? 10_000)) return cached.index;
+    if (cached && this.o.alertsVersion && cached.version === version) return cached.index;
     const index = this.o.alerts!(platform).then((rows) => new AlertIndex(rows));
-    this.alertIndexes.set(platform, { at: now, index });
+    this.alertIndexes.set(platform, { version, index });
     // A failed load is not kept: the next article tries again.
     index.catch(() => this.alertIndexes.delete(platform));
     return index;

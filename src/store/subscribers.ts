@@ -61,3 +61,23 @@ export async function alertsForPlatform(db: Db, platform: Platform): Promise<Ale
     .execute();
   return rows.map((r) => ({ id: r.id, platform, chatId: r.chat_id, locale: asLocale(r.locale), folded: r.folded }));
 }
+
+/** The settings key whose value changes with every alert added or removed (see `alertsVersion`). */
+export const ALERTS_VERSION_KEY = 'alerts.version';
+
+/** Marks the alerts as changed, so routing reloads them (call it in the transaction that changed them). */
+export async function bumpAlertsVersion(db: Db, now: Date): Promise<void> {
+  const at = now.toISOString();
+  const value = `${at}#${Math.random().toString(36).slice(2, 10)}`;
+  await db
+    .insertInto('settings')
+    .values({ key: ALERTS_VERSION_KEY, value, updated_by: null, updated_at: at })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: at }))
+    .execute();
+}
+
+/** The alerts' current version (a primary-key read): routing keeps its loaded alerts while it stays the same. */
+export async function alertsVersion(db: Db): Promise<string | null> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', ALERTS_VERSION_KEY).executeTakeFirst();
+  return row?.value ?? null;
+}

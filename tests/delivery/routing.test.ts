@@ -6,7 +6,7 @@ import { openStore, type Store } from '../../src/store/db.js';
 import { Outbox, PRIORITY } from '../../src/delivery/outbox.js';
 import { DestinationRegistry } from '../../src/delivery/destinations.js';
 import { Routing, type RouteTarget } from '../../src/delivery/routing.js';
-import { alertsForPlatform, subscribersForTopics } from '../../src/store/subscribers.js';
+import { alertsForPlatform, alertsVersion, subscribersForTopics } from '../../src/store/subscribers.js';
 import { addAlert } from '../../src/commands/repo.js';
 import { AlertIndex, foldAlert } from '../../src/delivery/alerts.js';
 import { addSubscription, upsertSubscriber } from '../../src/commands/repo.js';
@@ -76,6 +76,7 @@ async function world(dests: (Destination & { feeds?: string[] })[], opts: { priv
       alertLoads++;
       return alertsForPlatform(store.db, platform);
     },
+    alertsVersion: () => alertsVersion(store.db),
     privatePlatforms: opts.privatePlatforms ?? ['telegram'],
     timeZone: 'UTC',
     editWindowMs: 48 * 3600_000,
@@ -186,6 +187,11 @@ describe('keyword alerts of private subscribers', () => {
     expect(ids(await w.routing.destinationsFor(article({ id: 'guid:2', title: 'Senado aprova', section: 'Economia' })))).toEqual(['telegram:502']);
     expect(ids(await w.routing.destinationsFor(article({ id: 'guid:3', title: 'Chuva no sul', section: 'Clima' })))).toEqual([]);
     expect(w.alertLoads()).toBe(1);
+    // A new alert is seen by the next article (the version changed), then the index is reused again.
+    await addAlert(w.store.db, other, 'chuva', foldAlert('chuva'), NOW);
+    expect(ids(await w.routing.destinationsFor(article({ id: 'guid:4', title: 'Chuva no sul', section: 'Clima' })))).toEqual(['telegram:502']);
+    expect(ids(await w.routing.destinationsFor(article({ id: 'guid:5', title: 'Chuva no norte', section: 'Clima' })))).toEqual(['telegram:502']);
+    expect(w.alertLoads()).toBe(2);
 
     const queued = await w.routing.route(article(), { priority: PRIORITY.article });
     expect(queued).toHaveLength(2);
