@@ -36,7 +36,7 @@ import type { Reply } from './commands/types.js';
 import type { Notifier } from './commands/services.js';
 import { createCommandRouter, type CommandRouter } from './commands/router.js';
 import { deactivateSubscriber, getPauseState, subscriberIdFor } from './commands/repo.js';
-import { subscribersForTopics } from './store/subscribers.js';
+import { alertsForPlatform, alertsVersion, subscribersForTopics } from './store/subscribers.js';
 import { createAppServices, PushTracker } from './delivery/services.js';
 import { join } from 'node:path';
 import { packageRoot } from './paths.js';
@@ -185,6 +185,8 @@ export async function startApp(deps: AppDeps): Promise<App> {
     logger: logger.child({ component: 'pipeline' }),
     targets,
     subscribers: (platform, topics) => subscribersForTopics(store.db, platform, topics),
+    alerts: (platform) => alertsForPlatform(store.db, platform),
+    alertsVersion: () => alertsVersion(store.db),
     privatePlatforms,
     feedSettings,
     pollIntervalMs: config.pollIntervalMs,

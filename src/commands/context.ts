@@ -46,7 +46,8 @@ export interface CommandEnv {
   /** The reply strings of one locale, for messages sent outside a command (push progress). */
   translator(locale: Locale): Translate;
   /** Writes one audit line; a failure is logged, never thrown (the action itself already happened). */
-  audit(ctx: Ctx, action: string, outcome: string, detail: Record<string, unknown> | null): Promise<void>;
+  /** One audit line; `articleId` when the action is about an article (a push). */
+  audit(ctx: Ctx, action: string, outcome: string, detail: Record<string, unknown> | null, articleId?: string | null): Promise<void>;
 }
 
 /** Who may run a command. */
@@ -104,10 +105,11 @@ export async function writeAuditLine(
   action: string,
   outcome: string,
   detail: Record<string, unknown> | null,
+  articleId: string | null = null,
 ): Promise<void> {
   const text = detail === null ? null : JSON.stringify(detail);
   try {
-    await writeAudit(db, { actor: ctx.actor, action, outcome, detail: text && text.length > 2000 ? `${text.slice(0, 1999)}…` : text }, ctx.now);
+    await writeAudit(db, { actor: ctx.actor, action, outcome, articleId, detail: text && text.length > 2000 ? `${text.slice(0, 1999)}…` : text }, ctx.now);
   } catch (err) {
     // The action itself already happened; losing its audit line must be loud, not fatal.
     logger.error({ err, actor: ctx.actor, action, outcome }, 'could not write the audit log');

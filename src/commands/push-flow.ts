@@ -102,7 +102,7 @@ async function push(env: CommandEnv, ctx: Ctx, cmd: ParsedCommand): Promise<Repl
     code: p.code,
     destinations: destinations.map((d) => d.id),
     pushedBefore: last ? last.at.toISOString() : null,
-  });
+  }, preview.articleId);
 
   const parts = [
     ctx.t('push.preview', { text: preview.text, count: destinations.length, destinations: destLabels(destinations) }),
@@ -195,12 +195,12 @@ export async function confirmPush(env: CommandEnv, ctx: Ctx, code: string | unde
       },
       progressListener(env, p),
     );
-    await env.audit(ctx, 'push.confirm', 'ok', { url: p.preview.url, code: p.code, ticket: ticket.id, destinations: ids });
+    await env.audit(ctx, 'push.confirm', 'ok', { url: p.preview.url, code: p.code, ticket: ticket.id, destinations: ids }, p.preview.articleId);
     return [say(ctx.t('push.enqueued', { count: ticket.total, title: truncateEcho(p.preview.title, 80) }))];
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     env.logger.error({ err, url: p.preview.url, actor: ctx.actor }, 'push: could not enqueue');
-    await env.audit(ctx, 'push.confirm', 'failed', { url: p.preview.url, code: p.code, reason: truncateEcho(reason, 300) });
+    await env.audit(ctx, 'push.confirm', 'failed', { url: p.preview.url, code: p.code, reason: truncateEcho(reason, 300) }, p.preview.articleId);
     return [say(ctx.t('push.enqueueFailed', { reason: truncateEcho(reason, 200) }))];
   }
 }
@@ -211,7 +211,7 @@ export async function cancelPush(env: CommandEnv, ctx: Ctx, code: string | undef
   if ('reply' in found) return [found.reply];
   if (found.push.kind === 'digest') return cancelDigest(env, ctx, found.push);
   await env.pending.delete(found.push.code);
-  await env.audit(ctx, 'push.cancel', 'cancelled', { url: found.push.preview.url, code: found.push.code });
+  await env.audit(ctx, 'push.cancel', 'cancelled', { url: found.push.preview.url, code: found.push.code }, found.push.preview.articleId);
   return [say(ctx.t('push.cancelled'))];
 }
 

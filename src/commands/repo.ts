@@ -108,6 +108,49 @@ export async function removeSubscription(db: Db, subscriberId: string, topic: st
   return Number(result.numDeletedRows) > 0;
 }
 
+/** At most this many keyword alerts per subscriber. */
+export const MAX_ALERTS = 20;
+/** An alert is at most this many characters (after trimming and collapsing spaces). */
+export const MAX_ALERT_CHARS = 60;
+
+/** A subscriber's keyword alerts as typed, oldest first. */
+export async function alertsOf(db: Db, subscriberId: string): Promise<{ phrase: string; folded: string }[]> {
+  return db
+    .selectFrom('subscriber_alerts')
+    .select(['phrase', 'folded'])
+    .where('subscriber_id', '=', subscriberId)
+    .orderBy('created_at')
+    .orderBy('folded')
+    .execute();
+}
+
+/**
+ * Adds an alert (`folded` as `foldAlert` makes it). `'limit'` when the subscriber already has MAX_ALERTS,
+ * `'already'` when they have this one; `'added'` otherwise.
+ */
+export async function addAlert(db: Db, subscriberId: string, phrase: string, folded: string, now: Date): Promise<'added' | 'already' | 'limit'> {
+  return db.transaction().execute(async (tx) => {
+    const mine = await tx.selectFrom('subscriber_alerts').select('folded').where('subscriber_id', '=', subscriberId).execute();
+    if (mine.some((a) => a.folded === folded)) return 'already';
+    if (mine.length >= MAX_ALERTS) return 'limit';
+    await tx
+      .insertInto('subscriber_alerts')
+      .values({ subscriber_id: subscriberId, phrase, folded, created_at: now.toISOString() })
+      .onConflict((oc) => oc.columns(['subscriber_id', 'folded']).doNothing())
+      .execute();
+    await bumpAlertsVersion(tx, now);
+    return 'added';
+  });
+}
+
+/** Removes one alert by its folded form. Returns false when the subscriber did not have it. */
+export async function removeAlert(db: Db, subscriberId: string, folded: string, now: Date = new Date()): Promise<boolean> {
+  const result = await db.deleteFrom('subscriber_alerts').where('subscriber_id', '=', subscriberId).where('folded', '=', folded).executeTakeFirst();
+  const removed = Number(result.numDeletedRows) > 0;
+  if (removed) await bumpAlertsVersion(db, now);
+  return removed;
+}
+
 /**
  * `/stop`: removes every topic and marks the subscriber inactive, in one transaction. Returns how many
  * topics were removed.
@@ -115,12 +158,14 @@ export async function removeSubscription(db: Db, subscriberId: string, topic: st
 export async function clearSubscriptions(db: Db, subscriberId: string, now: Date): Promise<number> {
   return db.transaction().execute(async (tx) => {
     const result = await tx.deleteFrom('subscriptions').where('subscriber_id', '=', subscriberId).executeTakeFirst();
+    const alerts = await tx.deleteFrom('subscriber_alerts').where('subscriber_id', '=', subscriberId).executeTakeFirst();
+    if (Number(alerts.numDeletedRows) > 0) await bumpAlertsVersion(tx, now);
     await tx
       .updateTable('subscribers')
       .set({ active: 0, updated_at: now.toISOString() })
       .where('id', '=', subscriberId)
       .execute();
-    return Number(result.numDeletedRows);
+    return Number(result.numDeletedRows) + Number(alerts.numDeletedRows);
   });
 }
 
@@ -140,6 +185,7 @@ export async function deactivateSubscriber(db: Db, subscriberId: string, now: Da
 
 // Routing's subscriber query lives with the store; the command side re-exports it.
 export { subscribersForTopics, type SubscriberTarget } from '../store/subscribers.js';
+import { bumpAlertsVersion } from '../store/subscribers.js';
 
 /** One line of the audit log: who did what, to what, and how it ended. */
 export interface AuditEntry {
@@ -151,6 +197,8 @@ export interface AuditEntry {
   detail: string | null;
   /** `ok`, `refused`, `invalid`, `failed`, `cancelled`, `expired`… */
   outcome: string;
+  /** The article the action is about (a push), when there is one. */
+  articleId?: string | null;
 }
 
 /** Appends to the audit log. */
@@ -162,6 +210,7 @@ export async function writeAudit(db: Db, entry: AuditEntry, now: Date): Promise<
       action: entry.action,
       detail: storableText(entry.detail),
       outcome: entry.outcome,
+      article_id: entry.articleId ?? null,
       created_at: now.toISOString(),
     })
     .execute();
@@ -170,7 +219,7 @@ export async function writeAudit(db: Db, entry: AuditEntry, now: Date): Promise<
 /** The most recent audit entries, newest first. */
 export async function recentAudit(db: Db, limit = 50): Promise<(AuditEntry & { at: Date })[]> {
   const rows = await db.selectFrom('audit_log').selectAll().orderBy('id', 'desc').limit(limit).execute();
-  return rows.map((r) => ({ actor: r.actor, action: r.action, detail: r.detail, outcome: r.outcome, at: new Date(r.created_at) }));
+  return rows.map((r) => ({ actor: r.actor, action: r.action, detail: r.detail, outcome: r.outcome, articleId: r.article_id, at: new Date(r.created_at) }));
 }
 
 /** The settings key of the pause switch. */

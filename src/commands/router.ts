@@ -97,7 +97,7 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
     confirmTtlMs,
     pending: new PendingPushes(db, confirmTtlMs, deps.newCode ?? randomCode),
     translator,
-    audit: (ctx, action, outcome, detail) => writeAuditLine(db, logger, ctx, action, outcome, detail),
+    audit: (ctx, action, outcome, detail, articleId) => writeAuditLine(db, logger, ctx, action, outcome, detail, articleId ?? null),
   };
 
   function makeCtx(

@@ -1,5 +1,11 @@
 import { say, matchByName, type CommandEnv, type CommandSpec, type Ctx } from './context.js';
+import { foldAlert } from '../delivery/alerts.js';
 import {
+  addAlert,
+  alertsOf,
+  MAX_ALERT_CHARS,
+  MAX_ALERTS,
+  removeAlert,
   addSubscription,
   clearSubscriptions,
   removeSubscription,
@@ -89,14 +95,53 @@ async function subscribe(env: CommandEnv, ctx: Ctx, cmd: ParsedCommand): Promise
 async function unsubscribe(env: CommandEnv, ctx: Ctx, cmd: ParsedCommand): Promise<Reply[]> {
   const id = subscriberIdFor(ctx.platform, ctx.chatId);
   const mine = await subscriptionsOf(env.db, id);
+  const alerts = await alertsOf(env.db, id);
   const topics = await loadTopics(env);
   const known = [...topics, ...mine.filter((k) => !topics.some((t) => t.key === k)).map((k) => ({ key: k, label: k }))];
   const label = (k: string) => known.find((t) => t.key === k)?.label ?? k;
-  if (cmd.rest === '') return [say(ctx.t('unsubscribe.usage', { topics: mine.map(label).join(', ') || '—' }))];
+  if (cmd.rest === '') return [say(ctx.t('unsubscribe.usage', { topics: [...mine.map(label), ...alerts.map((a) => `"${a.phrase}"`)].join(', ') || '—' }))];
+  // An alert is named by its words exactly (without accents or case); anything else is a topic.
+  const folded = foldAlert(cmd.rest.replace(/^["“]|["”]$/g, ''));
+  const alert = alerts.find((a) => a.folded === folded);
+  if (alert && !mine.includes(folded)) {
+    await removeAlert(env.db, id, alert.folded);
+    return [say(ctx.t('alert.removed', { alert: alert.phrase }))];
+  }
   const r = resolveTopic(ctx, cmd.rest, known);
   if ('reply' in r) return [r.reply];
   const removed = await removeSubscription(env.db, id, r.topic.key);
   return [say(ctx.t(removed ? 'unsubscribe.ok' : 'unsubscribe.notSubscribed', { topic: r.topic.label, key: r.topic.key }))];
+}
+
+/** Cleans what a subscriber typed as an alert: trimmed, single spaces, no surrounding quotes. */
+function cleanAlert(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().replace(/^["“](.*)["”]$/, '$1').trim();
+}
+
+async function alert(env: CommandEnv, ctx: Ctx, cmd: ParsedCommand): Promise<Reply[]> {
+  const phrase = cleanAlert(cmd.rest);
+  if (phrase === '') return [say(ctx.t('alert.usage', { max: MAX_ALERT_CHARS }))];
+  if ([...phrase].length > MAX_ALERT_CHARS) return [say(ctx.t('alert.tooLong', { max: MAX_ALERT_CHARS, length: [...phrase].length }))];
+  const folded = foldAlert(phrase);
+  if (folded === '') return [say(ctx.t('alert.noWords', { input: truncateEcho(phrase) }))];
+  const id = await upsertSubscriber(env.db, { platform: ctx.platform, chatId: ctx.chatId, locale: ctx.locale, name: ctx.senderName }, ctx.now);
+  const result = await addAlert(env.db, id, phrase, folded, ctx.now);
+  if (result === 'limit') return [say(ctx.t('alert.limit', { max: MAX_ALERTS }))];
+  return [say(ctx.t(result === 'added' ? 'alert.added' : 'alert.already', { alert: phrase }))];
+}
+
+async function listAlerts(env: CommandEnv, ctx: Ctx): Promise<Reply[]> {
+  const id = subscriberIdFor(ctx.platform, ctx.chatId);
+  const topics = await loadTopics(env);
+  const mine = await subscriptionsOf(env.db, id);
+  const alerts = await alertsOf(env.db, id);
+  if (mine.length === 0 && alerts.length === 0) return [say(ctx.t('alerts.none'))];
+  const label = (k: string) => topics.find((t) => t.key === k)?.label ?? k;
+  const lines = [ctx.t('alerts.topics', { topics: mine.map(label).join(', ') || '—' })];
+  lines.push(ctx.t('alerts.header', { count: alerts.length, max: MAX_ALERTS }));
+  for (const a of alerts) lines.push(`• ${a.phrase}`);
+  lines.push('', ctx.t('alerts.footer'));
+  return [say(lines.join('\n'))];
 }
 
 async function stop(env: CommandEnv, ctx: Ctx): Promise<Reply[]> {
@@ -126,6 +171,8 @@ export const SUBSCRIBER_COMMANDS: readonly CommandSpec[] = [
   { id: 'topics', names: { 'pt-BR': 'temas', en: 'topics' }, access: 'subscriber', privateOnly: false, menu: 'menu.topics', run: listTopics },
   { id: 'subscribe', names: { 'pt-BR': 'assinar', en: 'subscribe' }, access: 'subscriber', privateOnly: true, menu: 'menu.subscribe', run: subscribe },
   { id: 'unsubscribe', names: { 'pt-BR': 'cancelar', en: 'unsubscribe' }, access: 'subscriber', privateOnly: true, menu: 'menu.unsubscribe', run: unsubscribe },
+  { id: 'alert', names: { 'pt-BR': 'alerta', en: 'alert' }, access: 'subscriber', privateOnly: true, menu: 'menu.alert', run: alert },
+  { id: 'alerts', names: { 'pt-BR': 'alertas', en: 'alerts' }, access: 'subscriber', privateOnly: true, menu: 'menu.alerts', run: listAlerts },
   { id: 'stop', names: { 'pt-BR': 'sair', en: 'stop' }, access: 'subscriber', privateOnly: true, menu: 'menu.stop', run: stop },
   { id: 'help', names: { 'pt-BR': 'ajuda', en: 'help' }, access: 'subscriber', privateOnly: false, menu: 'menu.help', run: help },
   { id: 'start', names: { 'pt-BR': 'iniciar', en: 'start' }, access: 'subscriber', privateOnly: false, menu: 'menu.start', run: start },

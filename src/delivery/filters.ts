@@ -1,4 +1,5 @@
-import { RE2JS } from 're2js';
+import { createRequire } from 'node:module';
+import type { RE2JS } from 're2js';
 import type { Article } from '../articles/article.js';
 import { foldTopic } from '../articles/fold.js';
 import type { Destination, DestinationOptions, FilterRules } from './types.js';
@@ -43,6 +44,19 @@ function hasSequence(hay: readonly string[], needle: readonly string[]): boolean
     return true;
   }
   return false;
+}
+
+/**
+ * The fields keyword rules read, tokenised: the title, the lead and each tag on its own (a phrase never
+ * spans two tags). Keyword alerts (delivery/alerts.ts) match against the same fields.
+ */
+export function keywordFields(article: Article): string[][] {
+  return readArticle(article).fields.map((f) => f.tokens);
+}
+
+/** Whether the tokens of a keyword phrase (`tokens(phrase)`) occur as consecutive whole words in one of `fields`. */
+export function fieldsHavePhrase(fields: readonly (readonly string[])[], phrase: readonly string[]): boolean {
+  return fields.some((f) => hasSequence(f, phrase));
 }
 
 /** One rule of a rule set, compiled: says what of the article it matched, or null. */
@@ -106,10 +120,18 @@ function compileRules(rules: FilterRules | undefined, where: string, destination
   return out;
 }
 
+let re2: typeof RE2JS | null = null;
+
+/** re2js, loaded with the first `match` pattern: routes without one never pay for the engine (about 1 MB). */
+function engine(): typeof RE2JS {
+  re2 ??= (createRequire(import.meta.url)('re2js') as typeof import('re2js')).RE2JS;
+  return re2;
+}
+
 /** Compiles a `match` pattern with RE2 (never RegExp); throws FilterError naming the destination and the pattern. */
 export function compilePattern(pattern: string, where: string, destination: string): RE2JS {
   try {
-    return RE2JS.compile(pattern);
+    return engine().compile(pattern);
   } catch (err) {
     throw new FilterError(
       `${destination}: ${where} ${JSON.stringify(pattern)} is not a valid RE2 regular expression: ${(err as Error).message}. ` +

@@ -34,6 +34,9 @@ export interface PipelineOptions {
   targets: RouteTarget[];
   /** Active private subscribers' chat ids for any of these folded topics, per platform enabled for private pushes. */
   subscribers?: (platform: Platform, topics: string[]) => Promise<TopicSubscriber[]>;
+  /** Keyword alerts of private subscribers, per platform (see RoutingOptions.alerts). */
+  alerts?: RoutingOptions['alerts'];
+  alertsVersion?: RoutingOptions['alertsVersion'];
   /** Platforms that may receive private pushes (Telegram; WhatsApp only with WHATSAPP_PRIVATE_PUSH). */
   privatePlatforms?: Platform[];
   feedSettings: Map<string, RouteFeed>;
@@ -136,6 +139,8 @@ export class Pipeline {
       logger: o.logger,
       targets: o.targets,
       ...(o.subscribers ? { subscribers: o.subscribers } : {}),
+      ...(o.alerts ? { alerts: o.alerts } : {}),
+      ...(o.alertsVersion ? { alertsVersion: o.alertsVersion } : {}),
       ...(o.privatePlatforms ? { privatePlatforms: o.privatePlatforms } : {}),
       timeZone: o.timeZone,
       editWindowMs: o.editWindowMs,

@@ -26,10 +26,10 @@ export async function queuePush(
 ): Promise<number[]> {
   const version = await deps.articles.put(article);
   const ids = await deps.routing.route(article, { priority: PRIORITY.push, only: destinationIds, version, ignoreQuietHours: true });
-  // `lastPushed` finds who pushed an article by the detail's first word: the article id.
+  // `lastPushed` finds who pushed an article by its `article_id`.
   await deps.db
     .insertInto('audit_log')
-    .values({ actor, action: 'push.enqueued', detail: `${article.id} ${article.url} → ${destinationIds.join(', ')}`, outcome: `${ids.length} deliveries`, created_at: new Date().toISOString() })
+    .values({ actor, action: 'push.enqueued', article_id: article.id, detail: `${article.url} → ${destinationIds.join(', ')}`, outcome: `${ids.length} deliveries`, created_at: new Date().toISOString() })
     .execute();
   return ids;
 }

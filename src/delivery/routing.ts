@@ -1,3 +1,5 @@
+import { AlertIndex } from './alerts.js';
+import type { AlertSubscriber } from '../store/subscribers.js';
 import type { Article } from '../articles/article.js';
 import { foldTopic } from '../articles/fold.js';
 import type { DestinationRegistry, DestinationRecord } from './destinations.js';
@@ -41,6 +43,14 @@ export interface RoutingOptions {
   targets: readonly RouteTarget[];
   /** Active private subscribers for any of these folded topics on a platform (store/subscribers.ts). */
   subscribers?: (platform: Platform, topics: string[]) => Promise<TopicSubscriber[]>;
+  /** Every keyword alert of a platform's active private subscribers (store/subscribers.ts alertsForPlatform). */
+  alerts?: (platform: Platform) => Promise<AlertSubscriber[]>;
+  /**
+   * The alerts' version (store/subscribers.ts alertsVersion): loaded alerts are reused while it stays the
+   * same, so a batch of articles costs one primary-key read each, not a load of every alert. Without it
+   * the alerts are loaded for every article.
+   */
+  alertsVersion?: () => Promise<string | null>;
   /** Platforms that may receive private pushes (Telegram; WhatsApp only with WHATSAPP_PRIVATE_PUSH). */
   privatePlatforms?: readonly Platform[];
   /** TZ: quiet hours are read in it. */
@@ -68,6 +78,7 @@ export interface RouteOptions {
 
 export class Routing {
   private readonly clock: () => Date;
+  private readonly alertIndexes = new Map<Platform, { version: string | null; index: Promise<AlertIndex> }>();
 
   constructor(private readonly o: RoutingOptions) {
     this.clock = o.clock ?? (() => new Date());
@@ -103,9 +114,12 @@ export class Routing {
       }
       add(dest);
     }
-    if (!only && this.o.subscribers && topics.length) {
+    if (!only && (this.o.subscribers || this.o.alerts)) {
       for (const platform of this.o.privatePlatforms ?? []) {
-        for (const { chatId, locale } of await this.o.subscribers(platform, topics)) {
+        // Topic subscribers and alert matches together; `add` keeps each chat once however many match.
+        const topical = this.o.subscribers && topics.length ? await this.o.subscribers(platform, topics) : [];
+        const alerted = this.o.alerts ? (await this.alertIndex(platform)).match(article) : [];
+        for (const { chatId, locale } of [...topical, ...alerted]) {
           const id = destinationId(platform, chatId);
           let dest = await this.o.destinations.get(id);
           if (!dest || dest.options.locale !== locale)
@@ -115,6 +129,18 @@ export class Routing {
       }
     }
     return out;
+  }
+
+  /** The platform's alert index, loaded again only when the alerts' version changed. */
+  private async alertIndex(platform: Platform): Promise<AlertIndex> {
+    const version = this.o.alertsVersion ? await this.o.alertsVersion() : null;
+    const cached = this.alertIndexes.get(platform);
+    if (cached && this.o.alertsVersion && cached.version === version) return cached.index;
+    const index = this.o.alerts!(platform).then((rows) => new AlertIndex(rows));
+    this.alertIndexes.set(platform, { version, index });
+    // A failed load is not kept: the next article tries again.
+    index.catch(() => this.alertIndexes.delete(platform));
+    return index;
   }
 
   /** Renders an article for each of its destinations and queues the deliveries. Returns their ids. */

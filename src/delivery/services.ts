@@ -14,7 +14,7 @@ import type { RoutesFile } from './routes-file.js';
 import type { Routing } from './routing.js';
 import type { Digests } from './digests.js';
 import { queuePush } from './push.js';
-import { platformsNow } from './status.js';
+import { destinationLabel as label, feedsAndQueues, platformsNow } from './status.js';
 import { PRIORITY, type DeliveryRow } from './outbox.js';
 import { readArticlePage } from '../sources/page.js';
 import { SourceError } from '../sources/types.js';
@@ -86,10 +86,6 @@ export interface AppServicesDeps {
   platforms: readonly Pick<PlatformModule, 'platform' | 'destinations' | 'state'>[];
   /** Digests (delivery/digests.ts): `/resumo` previews and sends through them. */
   digests: Pick<Digests, 'targets' | 'build' | 'next' | 'sendNow'>;
-}
-
-function label(d: { id: string; title: string | null; chatId: string }): string {
-  return d.title ? `${d.title} (${d.chatId})` : d.chatId;
 }
 
 export function createAppServices(app: AppServicesDeps, tracker: PushTracker, notifier: Notifier): CommandServices {
@@ -175,14 +171,14 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
         if (!row) return null;
         let by = 'auto';
         if (row.priority >= PRIORITY.push) {
-          const audits = await app.store.db
+          const audit = await app.store.db
             .selectFrom('audit_log')
-            .select(['actor', 'detail'])
+            .select('actor')
             .where('action', '=', 'push.enqueued')
+            .where('article_id', '=', row.article_id)
             .orderBy('id', 'desc')
-            .limit(200)
-            .execute();
-          by = audits.find((a) => a.detail?.startsWith(`${row.article_id} `))?.actor ?? 'editor';
+            .executeTakeFirst();
+          by = audit?.actor ?? 'editor';
         }
         return { at: new Date(row.sent_at ?? row.created_at), by };
       },
@@ -190,14 +186,8 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
     },
     status: {
       async status(): Promise<StatusReport> {
-        const feeds = await app.feeds.list();
-        const depth = await app.outbox.depth();
-        const failed = await app.store.db
-          .selectFrom('deliveries')
-          .select(['destination_id', (eb) => eb.fn.countAll<number>().as('n')])
-          .where('status', '=', 'failed')
-          .groupBy('destination_id')
-          .execute();
+        // Feeds and queues as /health and /metrics see them (delivery/status.ts).
+        const { feeds, queues } = await feedsAndQueues(app);
         const dests = await app.destinations.list();
         const recent = await app.store.db
           .selectFrom('deliveries')
@@ -208,31 +198,9 @@ export function createAppServices(app: AppServicesDeps, tracker: PushTracker, no
           .limit(5)
           .execute();
         const byId = new Map(dests.map((d) => [d.id, d]));
-        const queueIds = new Set([...depth.map((d) => d.destination_id), ...dests.filter((d) => !d.id.includes(':') || app.platforms.some((p) => p.destinations.some((x) => x.id === d.id))).map((d) => d.id)]);
         return {
-          feeds: feeds.map((f) => ({
-            url: f.url,
-            title: f.title,
-            lastPolledAt: f.last_polled_at ? new Date(f.last_polled_at) : null,
-            lastOkAt: f.last_ok_at ? new Date(f.last_ok_at) : null,
-            nextPollAt: f.next_poll_at ? new Date(f.next_poll_at) : null,
-            failures: f.failures,
-            lastError: f.last_error,
-            heldBack:
-              f.held_back > 0 && f.held_back_at && Date.now() - Date.parse(f.held_back_at) < 24 * 3_600_000
-                ? { count: f.held_back, at: new Date(f.held_back_at) }
-                : null,
-          })),
-          queues: [...queueIds].map((id) => {
-            const d = byId.get(id);
-            return {
-              destinationId: id,
-              label: d ? label(d) : id,
-              pending: depth.filter((x) => x.destination_id === id).reduce((n, x) => n + x.n, 0),
-              failed: Number(failed.find((x) => x.destination_id === id)?.n ?? 0),
-              dead: d?.status === 'dead',
-            };
-          }),
+          feeds,
+          queues,
           lastSends: recent.map((r) => ({
             at: new Date(r.sent_at ?? 0),
             destinationId: r.destination_id,

@@ -8,19 +8,23 @@ import type { Outbox } from './outbox.js';
 import type { PollStoreFault } from './ingest.js';
 import type { BreakerSnapshot } from './breaker.js';
 import type { Platform } from '../render/types.js';
+import type { FeedStatus, QueueStatus } from '../commands/services.js';
+import type { DestinationRegistry } from './destinations.js';
 
 /**
  * What the program reports about itself: `/health` and `/metrics`, computed here from the dispatcher,
  * the platforms, the feeds and the outbox. The platforms' state and their breakers come from one
  * function, `platformsNow`, which the `/status` command (services.ts) reads too, so the three never
- * disagree about whether a platform is up or degraded. The composition root only mounts them.
+ * disagree about whether a platform is up or degraded. Feeds and queues likewise come from one function,
+ * `feedsAndQueues`, for the three. The composition root only mounts them.
  */
 
 export interface StatusSources {
   dispatcher: Pick<Dispatcher, 'breakers' | 'fault' | 'running' | 'stats'>;
-  platforms: readonly Pick<PlatformModule, 'platform' | 'state'>[];
+  platforms: readonly Pick<PlatformModule, 'platform' | 'state' | 'destinations'>[];
   feeds: Pick<FeedRepo, 'list'>;
-  outbox: Pick<Outbox, 'counts'>;
+  outbox: Pick<Outbox, 'counts' | 'depth'>;
+  destinations: Pick<DestinationRegistry, 'list'>;
   store: Store;
   /** The poller's store error, if its last poll could not record (optional: tests of the dispatcher alone). */
   pipeline?: { storeFault: PollStoreFault | null };
@@ -44,7 +48,7 @@ export interface PlatformNow {
  * The platforms and the dispatcher's breakers, read once: the single source `/health`, `/metrics` and
  * `/status` build their platform lines from.
  */
-export function platformsNow(app: { dispatcher: Pick<Dispatcher, 'breakers'>; platforms: StatusSources['platforms'] }): { platforms: PlatformNow[]; breakers: Record<string, BreakerSnapshot> } {
+export function platformsNow(app: { dispatcher: Pick<Dispatcher, 'breakers'>; platforms: readonly Pick<PlatformModule, 'platform' | 'state'>[] }): { platforms: PlatformNow[]; breakers: Record<string, BreakerSnapshot> } {
   const breakers = app.dispatcher.breakers();
   const platforms = app.platforms.map((p) => {
     const state = p.state();
@@ -52,6 +56,60 @@ export function platformsNow(app: { dispatcher: Pick<Dispatcher, 'breakers'>; pl
     return { platform: p.platform, state, up: UP_STATES.includes(state), degraded: b && b.state !== 'closed' ? b : null };
   });
   return { platforms, breakers };
+}
+
+/** How a destination is named to people: its title and chat id, or the chat id alone. */
+export function destinationLabel(d: { id: string; title: string | null; chatId: string }): string {
+  return d.title ? `${d.title} (${d.chatId})` : d.chatId;
+}
+
+/** Feeds and delivery queues, read once: what `/status`, `/health` and `/metrics` report about them. */
+export interface FeedsAndQueues {
+  feeds: FeedStatus[];
+  /** One per configured destination, and per any other destination with deliveries waiting. */
+  queues: QueueStatus[];
+  /** Deliveries in the outbox by status (`pending`, `sent`, `failed`…). */
+  deliveries: Record<string, number>;
+}
+
+/** Reads the feeds and the outbox for the three status surfaces (one set of queries, one set of rules). */
+export async function feedsAndQueues(app: Pick<StatusSources, 'feeds' | 'outbox' | 'destinations' | 'platforms' | 'store'>, now = Date.now()): Promise<FeedsAndQueues> {
+  const feeds = await app.feeds.list();
+  const depth = await app.outbox.depth();
+  const deliveries = await app.outbox.counts();
+  const failed = await app.store.db
+    .selectFrom('deliveries')
+    .select(['destination_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', '=', 'failed')
+    .groupBy('destination_id')
+    .execute();
+  const dests = await app.destinations.list();
+  const byId = new Map(dests.map((d) => [d.id, d]));
+  const configured = (id: string) => app.platforms.some((p) => p.destinations.some((x) => x.id === id));
+  const queueIds = new Set([...depth.map((d) => d.destination_id), ...dests.filter((d) => !d.id.includes(':') || configured(d.id)).map((d) => d.id)]);
+  return {
+    feeds: feeds.map((f) => ({
+      url: f.url,
+      title: f.title,
+      lastPolledAt: f.last_polled_at ? new Date(f.last_polled_at) : null,
+      lastOkAt: f.last_ok_at ? new Date(f.last_ok_at) : null,
+      nextPollAt: f.next_poll_at ? new Date(f.next_poll_at) : null,
+      failures: f.failures,
+      lastError: f.last_error,
+      heldBack: f.held_back > 0 && f.held_back_at && now - Date.parse(f.held_back_at) < 24 * 3_600_000 ? { count: f.held_back, at: new Date(f.held_back_at) } : null,
+    })),
+    queues: [...queueIds].map((id) => {
+      const d = byId.get(id);
+      return {
+        destinationId: id,
+        label: d ? destinationLabel(d) : id,
+        pending: depth.filter((x) => x.destination_id === id).reduce((n, x) => n + x.n, 0),
+        failed: Number(failed.find((x) => x.destination_id === id)?.n ?? 0),
+        dead: d?.status === 'dead',
+      };
+    }),
+    deliveries,
+  };
 }
 
 /** `/health`: red only when deliveries cannot go out at all. */
@@ -89,16 +147,15 @@ export async function health(app: StatusSources) {
       dispatcher,
     };
   }
-  const feeds = await app.feeds.list();
-  const failing = feeds.filter((f) => f.failures > 0);
-  const counts = await app.outbox.counts();
+  const fq = await feedsAndQueues(app);
+  const failing = fq.feeds.filter((f) => f.failures > 0);
   return {
     ok: true,
     platforms,
     degraded,
     paused: (await getPauseState(app.store.db)).paused,
-    feeds: { total: feeds.length, failing: failing.map((f) => ({ url: f.url, failures: f.failures, error: f.last_error })) },
-    deliveries: counts,
+    feeds: { total: fq.feeds.length, failing: failing.map((f) => ({ url: f.url, failures: f.failures, error: f.lastError })) },
+    deliveries: fq.deliveries,
     dispatcher,
   };
 }
@@ -123,11 +180,10 @@ export async function metrics(app: StatusSources): Promise<Metric[]> {
   ];
   // The store-backed figures only while the store answers; the dispatcher's own are always there.
   if (fault) return own;
-  const counts = await app.outbox.counts();
-  const feeds = await app.feeds.list();
+  const fq = await feedsAndQueues(app);
   return [
-    { name: 'manchete_deliveries', help: 'Deliveries in the outbox by status.', type: 'gauge', values: Object.entries(counts).map(([status, value]) => ({ labels: { status }, value })) },
+    { name: 'manchete_deliveries', help: 'Deliveries in the outbox by status.', type: 'gauge', values: Object.entries(fq.deliveries).map(([status, value]) => ({ labels: { status }, value })) },
     ...own,
-    { name: 'manchete_feed_failures', help: 'Consecutive failures per feed.', type: 'gauge', values: feeds.map((f) => ({ labels: { feed: f.url }, value: f.failures })) },
+    { name: 'manchete_feed_failures', help: 'Consecutive failures per feed.', type: 'gauge', values: fq.feeds.map((f) => ({ labels: { feed: f.url }, value: f.failures })) },
   ];
 }

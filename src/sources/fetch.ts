@@ -20,9 +20,9 @@ import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { decodeBody } from './decode.js';
-import { blockedRange, findBlocked, guardedDispatcher, parseAllowList, trustedDispatcher } from './guard.js';
+import { blockedRange, findBlocked, guardedDispatcher, loadedUndici, loadUndici, parseAllowList, trustedDispatcher } from './guard.js';
 import { SourceError } from './types.js';
 import type { FeedState, FetchOutcome } from './types.js';
 
@@ -232,7 +232,8 @@ async function receiveFile(
 }
 
 async function receiveHttp(url: string, noun: Noun, opts: FetchOptions, state: FeedState | null): Promise<Received> {
-  const doFetch = opts.fetch ?? (undiciFetch as unknown as typeof fetch);
+  const undici = loadedUndici() ?? (await loadUndici());
+  const doFetch = opts.fetch ?? (undici.fetch as unknown as typeof fetch);
   const allow = parseAllowList(opts.allowPrivate ?? []);
   const controller = new AbortController();
   let timedOut = false;
@@ -256,7 +257,7 @@ async function receiveHttp(url: string, noun: Noun, opts: FetchOptions, state: F
       // Only the first hop of an operator-configured URL is trusted; every redirect is hostile input.
       const hostile = hops > 0 || !opts.trusted;
       if (hostile) refuseLiteral(current, url, noun, hops, allow);
-      const dispatcher: Dispatcher = hostile ? guardedDispatcher(allow) : trustedDispatcher();
+      const dispatcher: Dispatcher = hostile ? guardedDispatcher(allow, undici) : trustedDispatcher(undici);
       const init = { method: 'GET', headers, redirect: 'manual', signal: controller.signal, dispatcher } as RequestInit;
       const res = await doFetch(current, init);
       if (isRedirect(res.status)) {

@@ -14,14 +14,27 @@
  * covers http.Agent only; ssrf-guard needs Node 24), so the guard is an undici Agent whose connector
  * checks the resolved addresses in `lookup` (before any packet is sent) and the socket's remote address
  * once connected (for IP literals and as the final word).
+ *
+ * undici itself is loaded on the first HTTP fetch (about 10 MB resident): a process reading only local
+ * feed files, as the preview mode's sample feed is, never loads it.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOptions } from 'node:dns';
 import { isIP, type Socket } from 'node:net';
-import ipaddr from 'ipaddr.js';
-import { Agent, buildConnector } from 'undici';
+import { createRequire } from 'node:module';
+import type * as IpAddr from 'ipaddr.js';
+import type { Agent, buildConnector as BuildConnector } from 'undici';
+
+type Address = IpAddr.IPv4 | IpAddr.IPv6;
+let ipaddrModule: typeof IpAddr | null = null;
+
+/** ipaddr.js, loaded with the first address to classify (a process that fetches nothing over HTTP never needs it). */
+function ipaddr(): typeof IpAddr {
+  ipaddrModule ??= createRequire(import.meta.url)('ipaddr.js') as typeof IpAddr;
+  return ipaddrModule;
+}
 
 /** Networks the operator allows in spite of being private (FETCH_ALLOW_PRIVATE), already parsed. */
-export type AllowList = readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[];
+export type AllowList = readonly (readonly [Address, number])[];
 
 /**
  * Parses FETCH_ALLOW_PRIVATE: comma-separated CIDRs (`127.0.0.1/32,10.1.2.0/24,fd00::/8`). A bare
@@ -29,16 +42,16 @@ export type AllowList = readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[
  */
 export function parseAllowList(spec: string | readonly string[]): AllowList {
   const items = typeof spec === 'string' ? spec.split(',') : spec;
-  const out: (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[] = [];
+  const out: (readonly [Address, number])[] = [];
   for (const raw of items) {
     const item = raw.trim();
     if (!item) continue;
     try {
       if (item.includes('/')) {
-        const [addr, bits] = ipaddr.parseCIDR(item);
+        const [addr, bits] = ipaddr().parseCIDR(item);
         out.push([normal(addr), addr.kind() === 'ipv6' && normal(addr).kind() === 'ipv4' ? Math.max(0, bits - 96) : bits]);
       } else {
-        const addr = normal(ipaddr.parse(item));
+        const addr = normal(ipaddr().parse(item));
         out.push([addr, addr.kind() === 'ipv4' ? 32 : 128]);
       }
     } catch {
@@ -49,8 +62,8 @@ export function parseAllowList(spec: string | readonly string[]): AllowList {
 }
 
 /** An IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) is the IPv4 address it carries. */
-function normal(addr: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
-  return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
+function normal(addr: Address): Address {
+  return addr.kind() === 'ipv6' && (addr as IpAddr.IPv6).isIPv4MappedAddress() ? (addr as IpAddr.IPv6).toIPv4Address() : addr;
 }
 
 const RANGE_NAMES: Record<string, string> = {
@@ -70,9 +83,9 @@ const RANGE_NAMES: Record<string, string> = {
  * "link-local"…), or null when it is public or inside the allow-list. An unparseable address is refused.
  */
 export function blockedRange(address: string, allow: AllowList = []): string | null {
-  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  let addr: Address;
   try {
-    addr = ipaddr.process(address.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
+    addr = ipaddr().process(address.replace(/^\[|\]$/g, '').replace(/%.*$/, ''));
   } catch {
     return 'unparseable';
   }
@@ -124,17 +137,36 @@ function guardedLookup(allow: AllowList) {
   };
 }
 
+/** The part of undici the fetcher uses. */
+export interface Undici {
+  fetch: typeof import('undici').fetch;
+  Agent: typeof Agent;
+  buildConnector: typeof BuildConnector;
+}
+let undici: Promise<Undici> | null = null;
+let undiciLoaded: Undici | null = null;
+
+/** undici, imported once, when the first HTTP request is about to be made. */
+export function loadUndici(): Promise<Undici> {
+  return (undici ??= import('undici').then((m) => (undiciLoaded = m)));
+}
+
+/** undici if already loaded (later requests then start without waiting a turn), else null. */
+export function loadedUndici(): Undici | null {
+  return undiciLoaded;
+}
+
 const agents = new Map<string, Agent>();
 
 /**
  * The undici dispatcher for hostile URLs under an allow-list. Agents are shared per allow-list (there is
  * one in production, FETCH_ALLOW_PRIVATE), so connections are pooled as usual.
  */
-export function guardedDispatcher(allow: AllowList): Agent {
+export function guardedDispatcher(allow: AllowList, { Agent, buildConnector }: Undici): Agent {
   const key = allow.map(([net, bits]) => `${net.toString()}/${bits}`).join(',');
   let agent = agents.get(key);
   if (agent) return agent;
-  const base = buildConnector({ lookup: guardedLookup(allow) } as buildConnector.BuildOptions);
+  const base = buildConnector({ lookup: guardedLookup(allow) } as BuildConnector.BuildOptions);
   agent = new Agent({
     connect(opts, callback) {
       // An IP literal never goes through lookup: refuse it before a packet is sent.
@@ -163,7 +195,7 @@ export function guardedDispatcher(allow: AllowList): Agent {
 let openAgent: Agent | null = null;
 
 /** The dispatcher for the first hop of an operator-configured URL (FEED_URLS, the routes file, CLI): no address check. */
-export function trustedDispatcher(): Agent {
+export function trustedDispatcher({ Agent }: Undici): Agent {
   openAgent ??= new Agent();
   return openAgent;
 }

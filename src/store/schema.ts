@@ -20,6 +20,7 @@ export interface Database {
   websub_subscriptions: WebSubSubscriptionTable;
   digest_items: DigestItemTable;
   digest_slots: DigestSlotTable;
+  subscriber_alerts: SubscriberAlertTable;
   desk_sessions: DeskSessionTable;
 }
 
@@ -171,6 +172,18 @@ export interface AuditTable {
   action: string;
   detail: string | null;
   outcome: string;
+  /** The article the line is about (pushes), or null. */
+  article_id: string | null;
+  created_at: string;
+}
+
+/** One keyword alert of a private subscriber (`/alerta`). */
+export interface SubscriberAlertTable {
+  subscriber_id: string;
+  /** As the subscriber typed it (trimmed, single spaces): what /alertas lists. */
+  phrase: string;
+  /** Folded (foldText: no accents, lower case): what matching and removal compare. */
+  folded: string;
   created_at: string;
 }
 

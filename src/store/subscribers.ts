@@ -42,3 +42,42 @@ export async function subscribersForTopics(
     .execute();
   return rows.map((r) => ({ id: r.id, platform, chatId: r.chat_id, locale: asLocale(r.locale) }));
 }
+
+/** A keyword alert of an active private subscriber, with where to send what it matches. */
+export interface AlertSubscriber extends SubscriberTarget {
+  /** The alert, folded (see `SubscriberAlertTable.folded`). */
+  folded: string;
+}
+
+/** Routing: every keyword alert of the active subscribers of `platform`, in one query, ordered by subscriber. */
+export async function alertsForPlatform(db: Db, platform: Platform): Promise<AlertSubscriber[]> {
+  const rows = await db
+    .selectFrom('subscriber_alerts')
+    .innerJoin('subscribers', 'subscribers.id', 'subscriber_alerts.subscriber_id')
+    .select(['subscribers.id as id', 'subscribers.chat_id as chat_id', 'subscribers.locale as locale', 'subscriber_alerts.folded as folded'])
+    .where('subscribers.platform', '=', platform)
+    .where('subscribers.active', '=', 1)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, platform, chatId: r.chat_id, locale: asLocale(r.locale), folded: r.folded }));
+}
+
+/** The settings key whose value changes with every alert added or removed (see `alertsVersion`). */
+export const ALERTS_VERSION_KEY = 'alerts.version';
+
+/** Marks the alerts as changed, so routing reloads them (call it in the transaction that changed them). */
+export async function bumpAlertsVersion(db: Db, now: Date): Promise<void> {
+  const at = now.toISOString();
+  const value = `${at}#${Math.random().toString(36).slice(2, 10)}`;
+  await db
+    .insertInto('settings')
+    .values({ key: ALERTS_VERSION_KEY, value, updated_by: null, updated_at: at })
+    .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: at }))
+    .execute();
+}
+
+/** The alerts' current version (a primary-key read): routing keeps its loaded alerts while it stays the same. */
+export async function alertsVersion(db: Db): Promise<string | null> {
+  const row = await db.selectFrom('settings').select('value').where('key', '=', ALERTS_VERSION_KEY).executeTakeFirst();
+  return row?.value ?? null;
+}

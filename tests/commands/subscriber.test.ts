@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getSubscriber, subscribersForTopics, subscriptionsOf } from '../../src/commands/repo.js';
+import { alertsForPlatform } from '../../src/store/subscribers.js';
 import { makeHarness, only, type Harness } from './harness.js';
 
 let h: Harness;
@@ -329,7 +330,7 @@ describe('menu', () => {
   it('gives Telegram-valid command names and descriptions in both languages', () => {
     for (const locale of ['pt-BR', 'en'] as const) {
       const menu = h.router.menu(locale);
-      expect(menu.length).toBe(7);
+      expect(menu.length).toBe(9);
       for (const c of menu) {
         expect(c.command).toMatch(/^[a-z0-9_]{1,32}$/);
         expect(c.description.length).toBeGreaterThan(2);
@@ -337,5 +338,43 @@ describe('menu', () => {
     }
     expect(h.router.menu('pt-BR').map((c) => c.command)).toContain('assinar');
     expect(h.router.menu('en').map((c) => c.command)).toContain('subscribe');
+  });
+});
+
+describe('keyword alerts: /alerta /alertas /cancelar', () => {
+  it('adds, lists with the topics, refuses repeats and removes an alert by its words (pt-BR)', async () => {
+    await h.tg('/assinar mundo');
+    expect(only(await h.tg('/alerta Câmara dos Deputados'))).toBe('Pronto: você recebe as notícias com "Câmara dos Deputados". Para remover: /cancelar Câmara dos Deputados');
+    expect(only(await h.tg('/alerta  camara   DOS deputados '))).toBe('Você já tem o alerta "camara DOS deputados".');
+    const list = only(await h.tg('/alertas'));
+    expect(list).toContain('Seus temas: Mundo');
+    expect(list).toContain('Seus alertas (1 de 20):');
+    expect(list).toContain('• Câmara dos Deputados');
+    expect(await alertsForPlatform(h.store.db, 'telegram')).toEqual([{ id: 'telegram:1001', platform: 'telegram', chatId: '1001', locale: 'pt-BR', folded: 'camara dos deputados' }]);
+    // /cancelar takes a topic or an alert.
+    expect(only(await h.tg('/cancelar camara dos deputados'))).toBe('Pronto: alerta "Câmara dos Deputados" removido.');
+    expect(only(await h.tg('/cancelar mundo'))).toContain('não recebe mais Mundo');
+    expect(only(await h.tg('/alertas'))).toBe('Você não assina temas nem tem alertas. Veja /temas, ou crie um alerta: /alerta <palavras>');
+  });
+
+  it('the same in English', async () => {
+    expect(only(await h.tg('/alert Senate', EN))).toBe('Done: you will get the stories with "Senate". To remove it: /unsubscribe Senate');
+    expect(only(await h.tg('/alerts', EN))).toContain('Your alerts (1 of 20):\n• Senate');
+    expect(only(await h.tg('/unsubscribe senate', EN))).toBe('Done: alert "Senate" removed.');
+    expect(only(await h.tg('/alert', EN))).toContain('Which words? /alert <words> (up to 60 characters)');
+  });
+
+  it('at most 20 alerts of at most 60 characters each, with clear replies', async () => {
+    expect(only(await h.tg(`/alerta ${'a'.repeat(61)}`))).toBe('Esse alerta tem 61 caracteres; o máximo é 60. Use menos palavras.');
+    expect(only(await h.tg(`/alert ${'b'.repeat(61)}`, EN))).toBe('That alert has 61 characters; the limit is 60. Use fewer words.');
+    expect(only(await h.tg(`/alerta ${'a'.repeat(60)}`))).toContain('Pronto');
+    for (let i = 1; i < 20; i++) expect(only(await h.tg(`/alerta palavra${i}`))).toContain('Pronto');
+    expect(only(await h.tg('/alerta vinte e um'))).toBe('Você já tem 20 alertas, o máximo. Remova um com /cancelar <palavras> antes de criar outro.');
+    expect(only(await h.tg('/alert twenty one', EN))).toBe('You already have 20 alerts, the limit. Remove one with /unsubscribe <words> first.');
+    expect(only(await h.tg('/alerta !!!'))).toContain('não tem palavras para procurar');
+    expect(await alertsForPlatform(h.store.db, 'telegram')).toHaveLength(20);
+    // /sair clears alerts too.
+    await h.tg('/sair');
+    expect(await alertsForPlatform(h.store.db, 'telegram')).toEqual([]);
   });
 });

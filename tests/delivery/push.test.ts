@@ -82,8 +82,8 @@ describe('queuePush', () => {
     // Due now, not at the end of the destination's quiet hours.
     expect(Date.parse(rows[0]!.next_attempt_at)).toBeLessThanOrEqual(Date.now());
     const audit = await store.db.selectFrom('audit_log').selectAll().execute();
-    expect(audit.map((a) => [a.actor, a.action, a.detail, a.outcome])).toEqual([
-      ['cli', 'push.enqueued', `${article.id} ${article.url} → telegram:@b`, '1 deliveries'],
+    expect(audit.map((a) => [a.actor, a.action, a.article_id, a.detail, a.outcome])).toEqual([
+      ['cli', 'push.enqueued', article.id, `${article.url} → telegram:@b`, '1 deliveries'],
     ]);
   });
 });

@@ -6,7 +6,9 @@ import { openStore, type Store } from '../../src/store/db.js';
 import { Outbox, PRIORITY } from '../../src/delivery/outbox.js';
 import { DestinationRegistry } from '../../src/delivery/destinations.js';
 import { Routing, type RouteTarget } from '../../src/delivery/routing.js';
-import { subscribersForTopics } from '../../src/store/subscribers.js';
+import { alertsForPlatform, alertsVersion, subscribersForTopics } from '../../src/store/subscribers.js';
+import { addAlert } from '../../src/commands/repo.js';
+import { AlertIndex, foldAlert } from '../../src/delivery/alerts.js';
 import { addSubscription, upsertSubscriber } from '../../src/commands/repo.js';
 import { rendererFor } from '../../src/render/renderer.js';
 import type { Destination } from '../../src/delivery/types.js';
@@ -62,6 +64,7 @@ async function world(dests: (Destination & { feeds?: string[] })[], opts: { priv
   }
   const outbox = new Outbox(store.db);
   let woken = 0;
+  let alertLoads = 0;
   const routing = new Routing({
     destinations,
     outbox,
@@ -69,13 +72,18 @@ async function world(dests: (Destination & { feeds?: string[] })[], opts: { priv
     logger: memoryLogger().logger,
     targets,
     subscribers: (platform, topics) => subscribersForTopics(store.db, platform, topics),
+    alerts: (platform) => {
+      alertLoads++;
+      return alertsForPlatform(store.db, platform);
+    },
+    alertsVersion: () => alertsVersion(store.db),
     privatePlatforms: opts.privatePlatforms ?? ['telegram'],
     timeZone: 'UTC',
     editWindowMs: 48 * 3600_000,
     onQueued: () => woken++,
     clock: () => NOW,
   });
-  return { store, destinations, outbox, routing, woken: () => woken };
+  return { store, destinations, outbox, routing, woken: () => woken, alertLoads: () => alertLoads };
 }
 
 const chat = (chatId: string, options: Destination['options'] = {}): Destination => ({ id: `telegram:${chatId}`, platform: 'telegram', chatId, threadId: null, options });
@@ -148,5 +156,46 @@ describe('Routing.route', () => {
     const row = await w.store.db.selectFrom('deliveries').selectAll().where('id', '=', pushed[0]!).executeTakeFirstOrThrow();
     expect(Date.parse(row.next_attempt_at)).toBeLessThanOrEqual(Date.now());
     expect(row.priority).toBe(PRIORITY.push);
+  });
+});
+
+describe('keyword alerts of private subscribers', () => {
+  it('match whole words in title, lead and tags, without accents or case, phrases in order', () => {
+    const sub = (id: string, phrase: string) => ({ id, platform: 'telegram' as const, chatId: id, locale: 'pt-BR' as const, folded: foldAlert(phrase) });
+    const index = new AlertIndex([sub('a', 'Câmara dos Deputados'), sub('b', 'stf'), sub('c', 'eleicao'), sub('d', 'deputados dos')]);
+    const who = (over: Partial<Article>) => index.match(article(over)).map((s) => s.id);
+    expect(who({ title: 'A CAMARA DOS DEPUTADOS vota hoje', lead: '' })).toEqual(['a']);
+    expect(who({ title: 'Ministro do STF fala', lead: '' })).toEqual(['b']);
+    expect(who({ title: 'Nada aqui', lead: 'O stfx não é o tribunal', tags: [] })).toEqual([]);
+    expect(who({ title: 'Nada', lead: '', tags: ['Eleição'] })).toEqual(['c']);
+    // A phrase does not span two fields.
+    expect(who({ title: 'Câmara dos', lead: 'Deputados', tags: [] })).toEqual([]);
+  });
+
+  it('a subscriber whose topic and two alerts all match gets the article once; others get nothing; alerts load once per batch', async () => {
+    const w = await world([]);
+    const fan = await upsertSubscriber(w.store.db, { platform: 'telegram', chatId: '501', locale: 'pt-BR', name: null }, NOW);
+    await addSubscription(w.store.db, fan, 'Política', NOW);
+    await addAlert(w.store.db, fan, 'Congresso', foldAlert('Congresso'), NOW);
+    await addAlert(w.store.db, fan, 'eleição', foldAlert('eleição'), NOW);
+    const other = await upsertSubscriber(w.store.db, { platform: 'telegram', chatId: '502', locale: 'en', name: null }, NOW);
+    await addAlert(w.store.db, other, 'Senado', foldAlert('Senado'), NOW);
+    const alertOnly = await upsertSubscriber(w.store.db, { platform: 'telegram', chatId: '503', locale: 'pt-BR', name: null }, NOW);
+    await addAlert(w.store.db, alertOnly, 'congresso', foldAlert('congresso'), NOW);
+
+    expect(ids(await w.routing.destinationsFor(article()))).toEqual(['telegram:501', 'telegram:503']);
+    expect(ids(await w.routing.destinationsFor(article({ id: 'guid:2', title: 'Senado aprova', section: 'Economia' })))).toEqual(['telegram:502']);
+    expect(ids(await w.routing.destinationsFor(article({ id: 'guid:3', title: 'Chuva no sul', section: 'Clima' })))).toEqual([]);
+    expect(w.alertLoads()).toBe(1);
+    // A new alert is seen by the next article (the version changed), then the index is reused again.
+    await addAlert(w.store.db, other, 'chuva', foldAlert('chuva'), NOW);
+    expect(ids(await w.routing.destinationsFor(article({ id: 'guid:4', title: 'Chuva no sul', section: 'Clima' })))).toEqual(['telegram:502']);
+    expect(ids(await w.routing.destinationsFor(article({ id: 'guid:5', title: 'Chuva no norte', section: 'Clima' })))).toEqual(['telegram:502']);
+    expect(w.alertLoads()).toBe(2);
+
+    const queued = await w.routing.route(article(), { priority: PRIORITY.article });
+    expect(queued).toHaveLength(2);
+    const rows = await w.store.db.selectFrom('deliveries').select('destination_id').execute();
+    expect(rows.map((r) => r.destination_id).sort()).toEqual(['telegram:501', 'telegram:503']);
   });
 });

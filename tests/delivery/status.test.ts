@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Breaker } from '../../src/delivery/breaker.js';
-import { platformsNow } from '../../src/delivery/status.js';
+import { feedsAndQueues, health, metrics, platformsNow } from '../../src/delivery/status.js';
+import { openStore } from '../../src/store/db.js';
+import { FeedRepo } from '../../src/store/feeds.js';
+import { Outbox } from '../../src/delivery/outbox.js';
+import { DestinationRegistry } from '../../src/delivery/destinations.js';
 import type { Platform } from '../../src/render/types.js';
 
 /** The platform lines /health, /metrics and /status share, from real breakers. */
@@ -29,5 +33,43 @@ describe('platformsNow', () => {
   it('a platform without a breaker is never degraded', () => {
     const now = platformsNow({ dispatcher: { breakers: () => ({}) }, platforms: [platform('telegram', 'ready')] });
     expect(now.platforms).toEqual([{ platform: 'telegram', state: 'ready', up: true, degraded: null }]);
+  });
+});
+
+describe('feedsAndQueues: the feed and queue part of /status, /health and /metrics', () => {
+  it('one read gives the feeds, the per-destination queues and the totals the three surfaces show', async () => {
+    const store = await openStore('sqlite::memory:');
+    try {
+      const feeds = new FeedRepo(store.db);
+      const outbox = new Outbox(store.db);
+      const destinations = new DestinationRegistry(store.db);
+      await feeds.ensure('https://a.example/feed');
+      await feeds.ensure('https://b.example/feed');
+      await feeds.update('https://b.example/feed', { failures: 3, last_error: 'HTTP 503' });
+      const dest = { id: 'telegram:@canal', platform: 'telegram' as const, chatId: '@canal', threadId: null, options: {} };
+      await destinations.upsert(dest);
+      await outbox.enqueue([
+        { articleId: null, destinationId: dest.id, kind: 'reply', priority: 0, payload: [{ kind: 'text', text: 'a' }] },
+        { articleId: null, destinationId: dest.id, kind: 'reply', priority: 0, payload: [{ kind: 'text', text: 'b' }] },
+      ]);
+      const platforms = [{ platform: 'telegram' as const, state: () => 'polling', destinations: [dest] }];
+      const sources = { feeds, outbox, destinations, platforms, store };
+      const fq = await feedsAndQueues(sources);
+      expect(fq.feeds.map((f) => [f.url, f.failures, f.lastError])).toEqual([
+        ['https://a.example/feed', 0, null],
+        ['https://b.example/feed', 3, 'HTTP 503'],
+      ]);
+      expect(fq.queues).toEqual([{ destinationId: dest.id, label: '@canal', pending: 2, failed: 0, dead: false }]);
+      expect(fq.deliveries).toEqual({ pending: 2 });
+
+      const dispatcher = { breakers: () => ({}), fault: null, running: true, stats: { sent: 0, failed: 0, retried: 0, rateLimited: 0, held: 0, passFailures: 0 } };
+      const h = await health({ ...sources, dispatcher } as never);
+      expect(h).toMatchObject({ ok: true, feeds: { total: 2, failing: [{ url: 'https://b.example/feed', failures: 3, error: 'HTTP 503' }] }, deliveries: { pending: 2 } });
+      const m = await metrics({ ...sources, dispatcher } as never);
+      expect(m.find((x) => x.name === 'manchete_feed_failures')!.values.map((v) => v.value)).toEqual([0, 3]);
+      expect(m.find((x) => x.name === 'manchete_deliveries')!.values).toEqual([{ labels: { status: 'pending' }, value: 2 }]);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -232,6 +232,35 @@ destinations:
     expect(t.fake.sentTo(READER)).toHaveLength(4);
   });
 
+  it('keyword alerts: a private subscriber with an alert and a topic gets each matching article once, and not the others', async () => {
+    const t = await setup();
+    t.fake.pushMessage({ chatId: READER, text: '/alerta Senado Federal', from: { id: READER, language_code: 'pt-br' } });
+    await t.fake.waitFor(() => t.fake.sentTo(READER).length === 1, 10_000, 'alert confirmed');
+    expect(t.fake.sentTo(READER)[0]!.plain).toContain('Senado Federal');
+    t.fake.pushMessage({ chatId: READER, text: '/assinar mundo', from: { id: READER, language_code: 'pt-br' } });
+    await t.fake.waitFor(() => t.fake.sentTo(READER).length === 2, 10_000, 'subscription confirmed');
+
+    t.setStories([
+      ...t.stories(),
+      // The topic and the alert both match: one message.
+      { id: 'k1', title: 'Delegação visita o senado federal', section: 'Mundo', minute: 50 },
+      // The alert alone (accents and case aside).
+      { id: 'k2', title: 'SENADO FEDERAL aprova reforma', section: 'Política', minute: 51 },
+      // Neither: "Senado" without "Federal", and another section.
+      { id: 'k3', title: 'Senado estadual adia votação', section: 'Política', minute: 52 },
+      { id: 'k4', title: 'Rodada do campeonato', section: 'Esportes', minute: 53 },
+    ]);
+    await t.app.pipeline.pollFeed(t.feedUrl);
+    await t.fake.waitFor(() => t.fake.sentTo(READER).length >= 4, 10_000, 'the two matching articles');
+    await t.app.dispatcher.idle();
+    await t.fake.waitFor(() => t.fake.sentTo(CHANNEL).length === 4, 10_000, 'the channel posts');
+    const got = t.fake.sentTo(READER).slice(2).map((m) => m.plain);
+    expect(got).toHaveLength(2);
+    expect(got.filter((p) => p.includes('Delegação visita o senado federal'))).toHaveLength(1);
+    expect(got.filter((p) => p.includes('SENADO FEDERAL aprova reforma'))).toHaveLength(1);
+    expect(got.some((p) => p.includes('Senado estadual') || p.includes('campeonato'))).toBe(false);
+  });
+
   it('a subscriber who blocks the bot is deactivated on the next article; the menu is set in both languages', async () => {
     const t = await setup();
     expect(t.fake.commands.get('')?.map((c) => c.command)).toContain('latest');
@@ -266,6 +295,20 @@ destinations:
     // At most the one or two posts already under way went before it; the 20 queued did not.
     expect(pushAt - before).toBeLessThanOrEqual(2);
     await t.fake.waitFor(() => t.fake.sentTo(EDITOR).some((m) => /enviad[oa] para 2 de 2/i.test(m.plain)), 15_000, 'progress report');
+
+    // The audit line carries the article id in its own column, and "pushed before, by whom" reads it.
+    const audits = await t.app.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'push.enqueued').execute();
+    expect(audits).toHaveLength(1);
+    expect(audits[0]!.actor).toBe(`telegram:${EDITOR}`);
+    expect(audits[0]!.article_id).toMatch(/\S/);
+    expect(audits[0]!.detail).not.toContain(audits[0]!.article_id!);
+    const confirm = await t.app.store.db.selectFrom('audit_log').selectAll().where('action', '=', 'push.confirm').executeTakeFirstOrThrow();
+    expect(confirm.article_id).toBe(audits[0]!.article_id);
+    const previews = t.fake.sentTo(EDITOR).filter((m) => m.reply_markup).length;
+    t.fake.pushMessage({ chatId: EDITOR, text: `/push ${t.site.urlFor('/exclusivo')}`, from: { id: EDITOR, language_code: 'pt-br' } });
+    await t.fake.waitFor(() => t.fake.sentTo(EDITOR).filter((m) => m.reply_markup).length > previews, 10_000, 'the second preview');
+    const again = t.fake.sentTo(EDITOR).filter((m) => m.reply_markup).at(-1)!;
+    expect(again.plain).toContain(`telegram:${EDITOR}`);
   }, 30_000);
 
   it('a non-editor /push is refused and audited', async () => {

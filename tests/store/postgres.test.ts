@@ -122,7 +122,7 @@ describe.skipIf(postgresUnavailable !== null)(
         expect(tables.rows.map((r) => r.table_name)).toEqual(
           [
             'articles', 'audit_log', 'deliveries', 'desk_sessions', 'destinations', 'digest_items', 'digest_slots', 'feeds', 'instance_lock', 'kysely_migration', 'kysely_migration_lock',
-            'leases', 'pending_pushes', 'settings', 'subscribers', 'subscriptions', 'wa_auth', 'websub_subscriptions',
+            'leases', 'pending_pushes', 'settings', 'subscriber_alerts', 'subscribers', 'subscriptions', 'wa_auth', 'websub_subscriptions',
           ],
         );
         const applied = async () =>
@@ -501,11 +501,11 @@ describe.skipIf(postgresUnavailable !== null)(
           { id: 'telegram:10', platform: 'telegram', chatId: '10', locale: 'pt-BR' },
         ]);
 
-        await writeAudit(db, { actor: 'telegram:1', action: 'push', detail: 'https://x.example/\u0000a', outcome: 'ok' }, t0);
+        await writeAudit(db, { actor: 'telegram:1', action: 'push', detail: 'https://x.example/\u0000a', outcome: 'ok', articleId: 'guid:x' }, t0);
         await writeAudit(db, { actor: 'telegram:1', action: 'pause', detail: null, outcome: 'refused' }, new Date(t0.getTime() + 1000));
         expect(await recentAudit(db, 5)).toEqual([
-          { actor: 'telegram:1', action: 'pause', detail: null, outcome: 'refused', at: new Date(t0.getTime() + 1000) },
-          { actor: 'telegram:1', action: 'push', detail: 'https://x.example/a', outcome: 'ok', at: t0 },
+          { actor: 'telegram:1', action: 'pause', detail: null, outcome: 'refused', articleId: null, at: new Date(t0.getTime() + 1000) },
+          { actor: 'telegram:1', action: 'push', detail: 'https://x.example/a', outcome: 'ok', articleId: 'guid:x', at: t0 },
         ]);
 
         expect(await getPauseState(db)).toEqual({ paused: false, by: null, at: null });

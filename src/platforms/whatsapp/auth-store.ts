@@ -1,4 +1,3 @@
-import { BufferJSON, initAuthCreds, proto } from '@whiskeysockets/baileys';
 import type { AuthenticationCreds, AuthenticationState, SignalDataSet, SignalDataTypeMap } from '@whiskeysockets/baileys';
 import type { Db } from '../../store/db.js';
 
@@ -26,13 +25,15 @@ const CREDS = 'creds';
 /** SQLite allows 999 bound parameters per statement in old builds; stay well under it. */
 const CHUNK = 300;
 
+type Baileys = typeof import('@whiskeysockets/baileys');
+
 /** Serialises a value the way Baileys expects to read it back (Buffers and Uint8Arrays as tagged base64). */
-export function encodeAuthValue(value: unknown): string {
+function encodeAuthValue({ BufferJSON }: Baileys, value: unknown): string {
   return JSON.stringify(value, BufferJSON.replacer);
 }
 
 /** Reads back what `encodeAuthValue` wrote; app-state-sync keys become protobuf objects again. */
-export function decodeAuthValue<T extends keyof SignalDataTypeMap>(type: T, text: string): SignalDataTypeMap[T] {
+function decodeAuthValue<T extends keyof SignalDataTypeMap>({ BufferJSON, proto }: Baileys, type: T, text: string): SignalDataTypeMap[T] {
   const value: unknown = JSON.parse(text, BufferJSON.reviver);
   if (type === 'app-state-sync-key') {
     return proto.Message.AppStateSyncKeyData.fromObject(value as Record<string, unknown>) as unknown as SignalDataTypeMap[T];
@@ -43,8 +44,11 @@ export function decodeAuthValue<T extends keyof SignalDataTypeMap>(type: T, text
 /**
  * Loads (or starts) the session named `session` and returns an auth state backed by the database.
  * Fresh creds are not written until Baileys' first `creds.update`, so a failed first start leaves no row.
+ * Loads Baileys (its serialisers and key generator): call it when a connection is about to be made.
  */
 export async function useDatabaseAuthState(db: Db, session: string): Promise<DatabaseAuthState> {
+  const baileys = await import('@whiskeysockets/baileys');
+  const { BufferJSON, initAuthCreds } = baileys;
   const row = await db
     .selectFrom('wa_auth')
     .select('value')
@@ -71,7 +75,7 @@ export async function useDatabaseAuthState(db: Db, session: string): Promise<Dat
             .where('type', '=', type)
             .where('key_id', 'in', chunk)
             .execute();
-          for (const r of rows) out[r.key_id] = decodeAuthValue(type, r.value);
+          for (const r of rows) out[r.key_id] = decodeAuthValue(baileys, type, r.value);
         }
         return out;
       },
@@ -84,7 +88,7 @@ export async function useDatabaseAuthState(db: Db, session: string): Promise<Dat
           if (!entries) continue;
           for (const [id, value] of Object.entries(entries as Record<string, unknown>)) {
             if (value === null || value === undefined) deletes.push({ type, key_id: id });
-            else upserts.push({ session, type, key_id: id, value: encodeAuthValue(value) });
+            else upserts.push({ session, type, key_id: id, value: encodeAuthValue(baileys, value) });
           }
         }
         if (upserts.length === 0 && deletes.length === 0) return;
@@ -118,7 +122,7 @@ export async function useDatabaseAuthState(db: Db, session: string): Promise<Dat
   return {
     state,
     async saveCreds() {
-      const value = encodeAuthValue(state.creds);
+      const value = encodeAuthValue(baileys, state.creds);
       await db
         .insertInto('wa_auth')
         .values({ session, type: CREDS, key_id: CREDS, value })

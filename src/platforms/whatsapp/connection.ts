@@ -59,8 +59,17 @@ export interface WhatsAppStatus {
 export interface WhatsAppConnectionOptions {
   /** The session name (WHATSAPP_SESSION): the lease name is `whatsapp:<session>`. */
   session: string;
-  auth: DatabaseAuthState;
+  /**
+   * The session's keys, or a loader run before the first attempt that gets past `reachable` (loading the
+   * auth state loads Baileys, which a process that cannot reach WhatsApp should not hold).
+   */
+  auth: DatabaseAuthState | (() => Promise<DatabaseAuthState>);
   socketFactory: SocketFactory;
+  /**
+   * Run before each attempt; a rejection is a failed attempt (backoff as for a close; its `output.statusCode`
+   * is the close code). Production checks that WhatsApp's server answers (`probeWhatsApp`).
+   */
+  reachable?: () => Promise<void>;
   logger: Logger;
   /** Pair with a pairing code for this phone number (digits, country code first) instead of a QR code. */
   phone?: string;
@@ -123,6 +132,10 @@ export function phoneOfJid(jid: string | null | undefined): string | null {
 
 export class WhatsAppConnection {
   private sock: SocketLike | null = null;
+  /** The auth state once loaded (see `WhatsAppConnectionOptions.auth`). */
+  private auth: DatabaseAuthState | null;
+  /** An attempt is being prepared (probe, auth, Baileys loading): no second one starts meanwhile. */
+  private attempting = false;
   /** Removes the listeners attached to `sock` (ours and forwarded ones). */
   private detachers: (() => void)[] = [];
   /** Events forwarded to `on()` listeners, with the dispatcher attached to the current socket. */
@@ -158,6 +171,7 @@ export class WhatsAppConnection {
 
   constructor(private readonly opts: WhatsAppConnectionOptions) {
     this.clock = opts.clock ?? Date.now;
+    this.auth = typeof opts.auth === 'function' ? null : opts.auth;
     this.random = opts.random ?? Math.random;
     this.since = new Date(this.clock());
     this.recent = new Lru(opts.recentMessages ?? 500);
@@ -305,25 +319,84 @@ export class WhatsAppConnection {
   // ---- connecting -------------------------------------------------------------------------------------
 
   private connectNow(why: string): void {
-    if (!this.running || this.sock) return; // at most one socket (one connect in flight) at a time
+    if (!this.running || this.sock || this.attempting) return; // at most one socket (one connect in flight) at a time
     this.clearRetryTimer();
     this.pairingRequested = false;
-    let sock: SocketLike;
+    const { reachable } = this.opts;
+    const loadAuth = typeof this.opts.auth === 'function' ? this.opts.auth : null;
+    if (!reachable && (this.auth || !loadAuth)) {
+      this.createSocket(why);
+      return;
+    }
+    // Probe first, then the session and Baileys: an unreachable WhatsApp never loads either.
+    this.attempting = true;
+    this.setState('connecting', why);
+    void (async () => {
+      await reachable?.();
+      if (!this.auth && loadAuth) this.auth = await loadAuth();
+    })().then(
+      () => {
+        this.attempting = false;
+        if (this.running && !this.sock) this.createSocket(why);
+      },
+      (err: unknown) => {
+        this.attempting = false;
+        if (this.running && !this.sock) this.failAttempt(err);
+      },
+    );
+  }
+
+  private createSocket(why: string): void {
+    let made: SocketLike | Promise<SocketLike>;
     try {
-      sock = this.opts.socketFactory({
-        auth: this.opts.auth.state,
+      made = this.opts.socketFactory({
+        auth: this.auth!.state,
         logger: this.baileysLogger,
         getMessage: (key) => this.getMessage(key),
         cachedGroupMetadata: (jid) => this.groupMetadata(jid).catch(() => undefined),
       });
     } catch (err) {
-      this.scheduleReconnect(`could not create the WhatsApp socket: ${errorMessage(err)}`, null);
+      this.failAttempt(err);
+      return;
+    }
+    if (!(made instanceof Promise)) {
+      this.adopt(made, why);
+      return;
+    }
+    this.attempting = true;
+    this.setState('connecting', why);
+    made.then(
+      (sock) => {
+        this.attempting = false;
+        this.adopt(sock, why);
+      },
+      (err: unknown) => {
+        this.attempting = false;
+        if (this.running && !this.sock) this.failAttempt(err);
+      },
+    );
+  }
+
+  private adopt(sock: SocketLike, why: string): void {
+    if (!this.running || this.sock) {
+      // Stopped (or replaced) while the socket was being made.
+      void Promise.resolve(sock.end(undefined)).catch(() => undefined);
       return;
     }
     this.sock = sock;
     this.socketOpen = false;
     this.attach(sock);
     this.setState('connecting', why);
+  }
+
+  /** An attempt that failed before a socket existed: unreachable, or the socket could not be made. */
+  private failAttempt(err: unknown): void {
+    const code = errorStatusCode(err);
+    if (code === null) {
+      this.scheduleReconnect(`could not create the WhatsApp socket: ${errorMessage(err)}`, null);
+      return;
+    }
+    this.scheduleReconnect(`closed with ${code}${CODES[code] ? ` (${CODES[code]})` : ''}: ${errorMessage(err)}`, code);
   }
 
   private attach(sock: SocketLike): void {
@@ -379,7 +452,7 @@ export class WhatsAppConnection {
 
   private saveCreds(): Promise<void> {
     this.credsChain = this.credsChain
-      .then(() => this.opts.auth.saveCreds())
+      .then(() => this.auth?.saveCreds())
       .catch((err) => this.log.error({ event: 'whatsapp.creds_save_failed', err: errorMessage(err) }, 'could not save WhatsApp credentials to the database'));
     return this.credsChain;
   }
@@ -445,7 +518,7 @@ export class WhatsAppConnection {
           { event: 'whatsapp.logged_out', code },
           `ALERT: WhatsApp logged this session out (${what}). The stored session was deleted; WhatsApp posting is off until someone runs \`manchete whatsapp login\`. Everything else carries on.`,
         );
-        await this.opts.auth.clear().catch((err) => this.log.error({ err: errorMessage(err) }, 'could not delete the WhatsApp session'));
+        await Promise.resolve(this.auth?.clear()).catch((err) => this.log.error({ err: errorMessage(err) }, 'could not delete the WhatsApp session'));
         await this.halt('logged_out', `${what}; the session was deleted: run \`manchete whatsapp login\``, code);
         return;
       }

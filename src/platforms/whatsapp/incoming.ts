@@ -1,4 +1,5 @@
-import { isJidBroadcast, isJidGroup, isJidNewsletter, isJidStatusBroadcast, isLidUser, jidNormalizedUser } from '@whiskeysockets/baileys';
+// Baileys' JID helpers from their own small module: the package index loads all of Baileys (about 50 MB).
+import { isJidBroadcast, isJidGroup, isJidNewsletter, isJidStatusBroadcast, isLidUser, jidNormalizedUser } from '@whiskeysockets/baileys/lib/WABinary/jid-utils.js';
 import type { BaileysEventMap, proto, WAMessage } from '@whiskeysockets/baileys';
 import type { IncomingMessage, Reply } from '../../commands/types.js';
 import type { Logger } from '../../log.js';

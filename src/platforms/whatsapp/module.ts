@@ -1,7 +1,6 @@
 import type { Config } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { openStore } from '../../store/db.js';
-import { runWhatsAppLogin } from './login.js';
 import type { PlatformHost, PlatformModule } from '../types.js';
 import { whatsappPolicy } from '../../delivery/pacer.js';
 import { makeInstanceId } from '../../lib/instance.js';
@@ -12,7 +11,7 @@ import { PlatformSendError, type Destination, type DestinationOptions, type Plat
 import { parseWhatsAppChats } from './chats.js';
 import { WhatsAppConnection } from './connection.js';
 import { createWhatsAppSender } from './sender.js';
-import { makeBaileysSocketFactory, type SocketFactory } from './socket.js';
+import { makeBaileysSocketFactory, probeWhatsApp, type SocketFactory } from './socket.js';
 import { useDatabaseAuthState } from './auth-store.js';
 import { wireCommands } from './incoming.js';
 import { IMAGE_CACHE_ENTRIES, IMAGE_CACHE_TTL_MS, onceByUrl } from './image-cache.js';
@@ -29,6 +28,7 @@ export async function whatsappLogin(
   logger: Logger,
   opts: { phone?: string | undefined; print: (s: string) => void; force?: boolean },
 ): Promise<void> {
+  const { runWhatsAppLogin } = await import('./login.js');
   const store = await openStore(config.databaseUrl);
   try {
     await runWhatsAppLogin({
@@ -124,11 +124,13 @@ export async function createWhatsAppModule(
       host = h;
       // The connection keeps its own handle on the database (auth keys are written from socket events).
       const store = h.store;
-      const auth = await useDatabaseAuthState(store.db, config.whatsapp.session);
       connection = new WhatsAppConnection({
         session: config.whatsapp.session,
-        auth,
+        // Loaded with the first attempt that reaches WhatsApp: the session and Baileys stay out of memory
+        // while the network is down.
+        auth: () => useDatabaseAuthState(store.db, config.whatsapp.session),
         socketFactory: io.socketFactory ?? makeBaileysSocketFactory(),
+        ...(io.socketFactory ? {} : { reachable: () => probeWhatsApp() }),
         logger: log,
         lease: { db: store.db, holder: h.instanceId },
       });

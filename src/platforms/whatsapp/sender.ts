@@ -1,4 +1,5 @@
-import { jidNormalizedUser } from '@whiskeysockets/baileys';
+// Baileys' JID helper from its own small module: the package index loads all of Baileys (about 50 MB).
+import { jidNormalizedUser } from '@whiskeysockets/baileys/lib/WABinary/jid-utils.js';
 import type { AnyMessageContent, BaileysEventMap, GroupMetadata, GroupParticipant, NewsletterMetadata, WAUrlInfo } from '@whiskeysockets/baileys';
 import { PlatformSendError, type Destination, type DestinationCheck, type PlatformSender, type SentMessage } from '../../delivery/types.js';
 import type { Logger } from '../../log.js';

@@ -1,4 +1,4 @@
-import { Browsers, makeCacheableSignalKeyStore, makeWASocket } from '@whiskeysockets/baileys';
+import { connect as tcpConnect } from 'node:net';
 import type {
   AuthenticationState,
   BaileysEventEmitter,
@@ -44,8 +44,8 @@ export interface SocketFactoryOptions {
   cachedGroupMetadata: (jid: string) => Promise<GroupMetadata | undefined>;
 }
 
-/** Creates one socket (one connection attempt). Injected so tests use a fake. */
-export type SocketFactory = (opts: SocketFactoryOptions) => SocketLike;
+/** Creates one socket (one connection attempt), at once or once Baileys is loaded. Injected so tests use a fake. */
+export type SocketFactory = (opts: SocketFactoryOptions) => SocketLike | Promise<SocketLike>;
 
 /** Options for the real factory; all optional. */
 export interface BaileysSocketOptions {
@@ -67,10 +67,12 @@ export interface BaileysSocketOptions {
  * - `syncFullHistory: false`: Manchete needs no chat history;
  * - `cachedGroupMetadata` and `getMessage` from the connection manager;
  * - signal keys behind Baileys' in-memory cache, over the database store.
+ * Baileys is imported with the first socket (about 50 MB resident), not when the module loads.
  */
 export function makeBaileysSocketFactory(options: BaileysSocketOptions = {}): SocketFactory {
-  return (opts) =>
-    makeWASocket({
+  return async (opts) => {
+    const { Browsers, makeCacheableSignalKeyStore, makeWASocket } = await import('@whiskeysockets/baileys');
+    return makeWASocket({
       auth: { creds: opts.auth.creds, keys: makeCacheableSignalKeyStore(opts.auth.keys, opts.logger) },
       logger: opts.logger,
       browser: options.browser ?? Browsers.ubuntu('Chrome'),
@@ -81,6 +83,36 @@ export function makeBaileysSocketFactory(options: BaileysSocketOptions = {}): So
       ...(options.waWebSocketUrl ? { waWebSocketUrl: options.waWebSocketUrl } : {}),
       ...(options.connectTimeoutMs ? { connectTimeoutMs: options.connectTimeoutMs } : {}),
     });
+  };
+}
+
+/** WhatsApp's WebSocket endpoint (Baileys' default `waWebSocketUrl`). */
+export const WHATSAPP_WEB_SOCKET_URL = 'wss://web.whatsapp.com/ws/chat';
+
+/**
+ * Checks that WhatsApp's server accepts a TCP connection before an attempt loads Baileys and the session:
+ * on a machine without network (or with WhatsApp blocked) the process then waits out its backoff at the
+ * memory of a process without WhatsApp, instead of holding Baileys (about 50 MB) for nothing. Rejects
+ * with an error carrying status 408, the code Baileys gives the same failure, so the connection manager
+ * treats both alike. The probe is closed at once; Baileys opens its own connection.
+ */
+export function probeWhatsApp(url = WHATSAPP_WEB_SOCKET_URL, timeoutMs = 20_000): Promise<void> {
+  const u = new URL(url);
+  const port = Number(u.port) || (u.protocol === 'wss:' || u.protocol === 'https:' ? 443 : 80);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect({ host, port });
+    const fail = (err: Error) => {
+      socket.destroy();
+      reject(Object.assign(new Error(err.message), { output: { statusCode: 408 } }));
+    };
+    socket.setTimeout(timeoutMs, () => fail(new Error(`connect ETIMEDOUT ${host}:${port} (no answer in ${timeoutMs / 1000} s)`)));
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+  });
 }
 
 /**

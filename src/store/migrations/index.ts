@@ -187,6 +187,23 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
         .execute();
     },
   },
+  '006_audit_alerts': {
+    async up(db: Kysely<unknown>) {
+      // The article an audit line is about (a push), as its own column: "last pushed by" reads it.
+      await db.schema.alterTable('audit_log').addColumn('article_id', 'text').execute();
+      await db.schema.createIndex('audit_log_article').on('audit_log').columns(['article_id', 'action']).execute();
+      // Keyword alerts of private subscribers (/alerta): the words as typed, and folded (accents and case
+      // removed, single spaces) for matching and for "already there" / removal.
+      await db.schema
+        .createTable('subscriber_alerts')
+        .addColumn('subscriber_id', 'text', (c) => c.notNull())
+        .addColumn('phrase', 'text', (c) => c.notNull())
+        .addColumn('folded', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('subscriber_alerts_pk', ['subscriber_id', 'folded'])
+        .execute();
+    },
+  },
   '008_digests': {
     async up(db: Kysely<unknown>) {
       // Articles collected for a destination's next digest; `digest_slot` is the digest that took them (null: waiting).

@@ -468,3 +468,59 @@ describe('WhatsAppConnection: what the socket gets', () => {
     await check;
   });
 });
+
+describe('WhatsAppConnection: unreachable WhatsApp', () => {
+  it('a failed probe is a failed attempt (408, backoff) that loads neither the session nor a socket; the next one that gets through loads the session once', async () => {
+    let up = false;
+    let loads = 0;
+    const probes: boolean[] = [];
+    const { conn, fake, changes } = setup({
+      auth: async () => {
+        loads += 1;
+        return auth;
+      },
+      reachable: async () => {
+        probes.push(up);
+        if (!up) throw Object.assign(new Error('connect ENETUNREACH 157.240.0.1:443'), { output: { statusCode: 408 } });
+      },
+      backoff: { initialMs: 1_000, maxMs: 1_000 },
+    });
+    await conn.start();
+    await flush();
+    expect(conn.state()).toBe('reconnecting');
+    const failed = changes.find((c) => c.state === 'reconnecting')!;
+    expect(failed.code).toBe(408);
+    expect(failed.reason).toMatch(/^closed with 408 \(connection lost or timed out\): connect ENETUNREACH .*; retrying in 1 s$/);
+    expect(fake.sockets).toHaveLength(0);
+    expect(loads).toBe(0);
+
+    await vi.advanceTimersByTimeAsync(1_000);
+    await flush();
+    expect(fake.sockets).toHaveLength(0);
+    expect(conn.status().failures).toBe(2);
+
+    up = true;
+    await vi.advanceTimersByTimeAsync(1_000);
+    await flush();
+    expect(fake.sockets).toHaveLength(1);
+    expect(loads).toBe(1);
+    fake.last().emitConnection({ connection: 'open' });
+    await flush();
+    expect(conn.state()).toBe('open');
+    expect(probes).toEqual([false, false, true]);
+    await conn.stop();
+  });
+
+  it('stopping while an attempt is being prepared makes no socket', async () => {
+    let release!: () => void;
+    const { conn, fake } = setup({ reachable: () => new Promise<void>((r) => (release = r)) });
+    await conn.start();
+    await flush();
+    expect(conn.state()).toBe('connecting');
+    await conn.stop();
+    release();
+    await flush();
+    expect(fake.sockets).toHaveLength(0);
+    expect(conn.state()).toBe('stopped');
+  });
+});

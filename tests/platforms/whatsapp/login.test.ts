@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../../src/store/db.js';
 import { isPaired, useDatabaseAuthState } from '../../../src/platforms/whatsapp/auth-store.js';
 import { acquireLease } from '../../../src/platforms/whatsapp/lease.js';
@@ -6,6 +6,9 @@ import { runWhatsAppLogin, WhatsAppLoginError, type WhatsAppLoginOptions } from 
 import { captureLogger, fakeSocketFactory, flush, type FakeWhatsAppSocket } from '../../fakes/whatsapp-socket.js';
 
 let store: Store;
+// The login loads Baileys on its first call (the auth state needs it); load it once here, so the tests'
+// few-turn flushes measure the login and not a cold import.
+beforeAll(() => import('@whiskeysockets/baileys'), 30_000);
 beforeEach(async () => {
   store = await openStore('sqlite::memory:');
 });

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../../src/store/db.js';
 import { useDatabaseAuthState } from '../../../src/platforms/whatsapp/auth-store.js';
 import { WhatsAppConnection, type WhatsAppStateChange } from '../../../src/platforms/whatsapp/connection.js';
-import { makeBaileysSocketFactory } from '../../../src/platforms/whatsapp/socket.js';
+import { errorStatusCode, makeBaileysSocketFactory, probeWhatsApp } from '../../../src/platforms/whatsapp/socket.js';
 import { createWhatsAppSender } from '../../../src/platforms/whatsapp/sender.js';
 import { captureLogger } from '../../fakes/whatsapp-socket.js';
 
@@ -66,5 +66,25 @@ describe('a real Baileys socket without network', () => {
     }
     expect(connection.state()).toBe('stopped');
     expect(crashes).toEqual([]);
+  });
+});
+
+describe('probeWhatsApp', () => {
+  it('rejects with 408 and the socket error when nothing listens; resolves when the port accepts', async () => {
+    const port = await closedPort();
+    const err = await probeWhatsApp(`ws://127.0.0.1:${port}/ws/chat`, 2_000).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(errorStatusCode(err)).toBe(408);
+    expect((err as Error).message).toMatch(/ECONNREFUSED/);
+
+    const server = createServer((s) => s.end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await expect(probeWhatsApp(`ws://127.0.0.1:${(server.address() as { port: number }).port}/ws/chat`, 2_000)).resolves.toBeUndefined();
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
