@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { fetch as undiciFetch } from 'undici';
 import { decodeBody } from './decode.js';
-import { blockedRange, findBlocked, guardedDispatcher, parseAllowList } from './guard.js';
+import { blockedRange, findBlocked, guardedDispatcher, loadUndici, parseAllowList } from './guard.js';
 import { SourceError } from './types.js';
 import { json, verifyHmac, type Hook, type HookRequest, type HookResponse } from '../lib/hook.js';
 import { backoffMs } from '../lib/backoff.js';
@@ -158,7 +157,8 @@ export async function postToHub(hub: string, form: Record<string, string>, o: Hu
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const literal = isIP(host) ? blockedRange(host, allow) : null;
   if (literal) throw new SourceError(`hub ${hub} is a ${literal} address (${host}); allow it with FETCH_ALLOW_PRIVATE if it is meant to be reached`, hub, { kind: 'blocked' });
-  const doFetch = o.fetch ?? (undiciFetch as unknown as typeof fetch);
+  const undici = await loadUndici();
+  const doFetch = o.fetch ?? (undici.fetch as unknown as typeof fetch);
   let res: Response;
   try {
     res = await doFetch(hub, {
@@ -167,7 +167,7 @@ export async function postToHub(hub: string, form: Record<string, string>, o: Hu
       body: new URLSearchParams(form).toString(),
       redirect: 'manual',
       signal: AbortSignal.timeout(o.timeoutMs),
-      dispatcher: guardedDispatcher(allow),
+      dispatcher: guardedDispatcher(allow, undici),
     } as RequestInit);
   } catch (err) {
     const blocked = findBlocked(err);
