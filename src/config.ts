@@ -151,6 +151,7 @@ export const DEFAULTS = {
   ADMIN_HOST: '127.0.0.1',
   ADMIN_PORT: '8081',
   SHUTDOWN_GRACE: '10s',
+  INSTANCE_LEASE: '30s',
   TELEGRAM_BOT_TOKEN: '',
   TELEGRAM_API_ROOT: 'https://api.telegram.org',
   TELEGRAM_CHATS: '',
@@ -204,6 +205,7 @@ const schema = z.object({
   ADMIN_HOST: str,
   ADMIN_PORT: int('ADMIN_PORT', 0, 65535),
   SHUTDOWN_GRACE: duration('SHUTDOWN_GRACE', '10s'),
+  INSTANCE_LEASE: duration('INSTANCE_LEASE', '30s').refine((ms) => ms >= 1000 && ms <= 600_000, { message: 'INSTANCE_LEASE must be between 1s and 10m, e.g. 30s' }),
   TELEGRAM_BOT_TOKEN: str.refine((v) => v === '' || /^\d+:[A-Za-z0-9_-]{20,}$/.test(v), {
     message: 'TELEGRAM_BOT_TOKEN does not look like a bot token; it is "<digits>:<35 characters>" as @BotFather gives it',
   }),
@@ -271,6 +273,12 @@ export interface Config {
    */
   listenAnyPort: boolean;
   shutdownGraceMs: number;
+  /**
+   * INSTANCE_LEASE: with several instances on one PostgreSQL database, how long what a dead instance held
+   * (feed claims, delivery claims, chat leases, the Telegram updates lease, WhatsApp sessions) stays
+   * its own; the others take over within this time. Heartbeats renew it every third.
+   */
+  instanceLeaseMs: number;
   maxAttempts: number;
   editWindowMs: number;
   editors: Editor[];
@@ -385,6 +393,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     // Tests build their config from a literal env; the runner's own NODE_ENV still counts.
     listenAnyPort: (env.NODE_ENV ?? process.env.NODE_ENV) === 'test',
     shutdownGraceMs: e.SHUTDOWN_GRACE,
+    instanceLeaseMs: e.INSTANCE_LEASE,
     maxAttempts: e.MAX_ATTEMPTS,
     editWindowMs: e.EDIT_WINDOW,
     editors,

@@ -61,6 +61,13 @@ export interface DispatcherOptions {
    * sender (SQLite); with a shared PostgreSQL outbox, leave it off so only expired claims are taken back.
    */
   soleSender?: boolean;
+  /** How long a claim on a row lasts without renewal (INSTANCE_LEASE with several instances). Default sendTimeoutMs × 4 + 60 s. */
+  claimLeaseMs?: number;
+  /**
+   * With several instances: may this one send to the chat now? (store/chat-leases.ts: one owner per chat,
+   * so Telegram's per-chat limits and the chat's order hold across instances.) Absent: always.
+   */
+  chats?: { hold(chat: { platform: string; chatId: string }): Promise<boolean> };
 }
 
 export interface DispatcherStats {
@@ -385,11 +392,12 @@ export class Dispatcher {
         nextWake = Math.min(nextWake, wait);
         continue;
       }
+      if (this.opts.chats && !(await this.opts.chats.hold(dest))) continue;
       taken.add(row.id);
       // Read before claiming: a claim is the last write of a pass, so a store failure cannot strand it.
       const full = await outbox.get(row.id);
       if (full?.status !== 'pending') continue;
-      if (!(await outbox.claim(row.id, this.opts.holder, this.opts.sendTimeoutMs * 4 + 60_000))) continue;
+      if (!(await outbox.claim(row.id, this.opts.holder, this.opts.claimLeaseMs ?? this.opts.sendTimeoutMs * 4 + 60_000))) continue;
       platform.pacer.reserve(dest, now, row.kind);
       this.busyChats.add(chatKey);
       this.stats.inFlight++;
@@ -426,6 +434,8 @@ export class Dispatcher {
         const msg = payload[i]!;
         // The first message's slot was reserved when the row was claimed; later parts wait for theirs.
         if (i > start) await this.paceNext(target, platform.pacer, row.kind);
+        // The slot in the budget shared with other instances (none on SQLite).
+        await platform.pacer.shared(target, this.opts.clock);
         if (row.kind === 'edit') {
           const messageId = editTargets[i];
           if (!messageId) {

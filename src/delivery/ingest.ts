@@ -24,6 +24,11 @@ import { storeErrorCode, storeErrorMeaning } from './policy.js';
 
 export interface PipelineOptions {
   feeds: FeedRepo;
+  /**
+   * Several instances on one database: claims each due feed for one of them (store/claims.ts FeedClaims);
+   * `claim` returns the feeds this instance should poll, `release` frees one after its poll. Absent: all.
+   */
+  feedClaims?: { claim(urls: string[]): Promise<string[]>; release(url: string): Promise<void> };
   articles: ArticleRepo;
   outbox: Outbox;
   destinations: DestinationRegistry;
@@ -118,15 +123,22 @@ export class Pipeline {
       if ((this.retryAt.get(url) ?? 0) > now) continue;
       if (!row.next_poll_at || Date.parse(row.next_poll_at) <= now) due.push(url);
     }
+    // With several instances, each due feed goes to exactly one of them (store/claims.ts).
+    const claims = this.o.feedClaims;
+    const mine = claims ? await claims.claim(due) : due;
     const reports: PollReport[] = [];
     let i = 0;
     const worker = async () => {
-      while (i < due.length) {
-        const url = due[i++]!;
-        reports.push(await this.pollFeed(url));
+      while (i < mine.length) {
+        const url = mine[i++]!;
+        try {
+          reports.push(await this.pollFeed(url));
+        } finally {
+          await claims?.release(url).catch(() => undefined);
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(parallel, due.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(parallel, mine.length) }, worker));
     return reports;
   }
 

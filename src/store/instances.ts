@@ -64,6 +64,11 @@ export class InstanceRegistry {
     return Math.max(200, Math.floor(this.o.leaseMs / 3));
   }
 
+  /** What the row says this instance holds, filled in at each heartbeat. */
+  setHolds(holds: () => InstanceHolds | Promise<InstanceHolds>): void {
+    this.o.holds = holds;
+  }
+
   /** Something to renew at every heartbeat (claims, leases). */
   onBeat(task: () => Promise<unknown>): void {
     this.tasks.push(task);

@@ -130,7 +130,8 @@ export async function createWhatsAppModule(
         auth,
         socketFactory: io.socketFactory ?? makeBaileysSocketFactory(),
         logger: log,
-        lease: { db: store.db, holder: h.instanceId },
+        // With several instances (PostgreSQL) the session's lease is INSTANCE_LEASE, like every other claim.
+        lease: { db: store.db, holder: h.instanceId, ...(store.dialect === 'postgres' ? { ttlMs: config.instanceLeaseMs } : {}) },
       });
       sender = createWhatsAppSender({ connection, logger: log, fetchImage });
       sender.onMessageUpdate((u) => {
