@@ -5,8 +5,8 @@ import type { Db } from './db.js';
 /**
  * The bot's global send rate, shared by every instance through one PostgreSQL row: `next_at_us` is the
  * next free slot on the database's clock. Taking a slot is one statement (the row lock orders concurrent
- * takers): the slot is `max(next, now − gap/2)` (a late sender may make up half a gap, as the local
- * pacer's catch-up does; the average never exceeds the rate), and `next` moves one gap on. Every instance thus draws from one
+ * takers): the slot is `max(next, now)`, and `next` moves one gap on. No catch-up for late senders (unlike
+ * the local pacer's): with several senders, making up half a gap let bursts past Telegram's window (429s). Every instance thus draws from one
  * sequence of slots `gapMs` apart, so N instances together send at the configured rate, not N times it;
  * the database's clock makes hosts with skewed clocks agree.
  *
@@ -37,11 +37,10 @@ export class PostgresBudget implements GlobalBudget {
     const gapUs = Math.max(1, Math.round(gapMs * 1000));
     const res = await sql<{ wait_us: string }>`
       with now_us as (select (extract(epoch from clock_timestamp()) * 1000000)::bigint as t)
-      update rate_budget set next_at_us = greatest(next_at_us, (select t from now_us) - ${Math.floor(gapUs / 2)}) + ${gapUs}
+      update rate_budget set next_at_us = greatest(next_at_us, (select t from now_us)) + ${gapUs}
       where name = ${this.name}
       returning (next_at_us - ${gapUs} - (select t from now_us))::text as wait_us`.execute(this.db);
     const waitUs = Number(res.rows[0]?.wait_us ?? 0);
-    // A slot up to half a gap in the past (a late sender making up its rhythm, as the pacer's catch-up): go now.
     return Math.max(0, waitUs / 1000);
   }
 }
