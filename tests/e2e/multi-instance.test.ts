@@ -54,10 +54,9 @@ async function world(name: string): Promise<World> {
     feedFetches.push(Date.now());
     return { body: rss(site.origin, stories), contentType: 'application/rss+xml' };
   });
-  // The global ceiling is 20/s here (TELEGRAM_MAX_PER_SECOND and the fake alike: a configured ceiling, as a
-  // paid one would be), per chat and per group are raised, so that the global rate, the one the instances
-  // share, is what binds, and not one chat's round trips on a busy 2-core test machine.
-  const fake = await startFakeTelegram({ token: TOKEN, limits: { globalPerSecond: 20, perChatPerSecond: 30, perGroupPerMinute: 100_000 } });
+  // Telegram's 30/s overall stays; per chat and per group are raised (in the fake and in the settings alike)
+  // so that the global rate, the one the instances share, is what binds.
+  const fake = await startFakeTelegram({ token: TOKEN, limits: { globalPerSecond: 30, perChatPerSecond: 30, perGroupPerMinute: 100_000 } });
   for (const [i, id] of CHANNELS.entries()) fake.addChat({ id, type: 'channel', username: `canal${i}`, title: `Canal ${i}`, botIsAdmin: true, canPost: true });
   fake.addChat({ id: READER, type: 'private', firstName: 'Ana', languageCode: 'pt-BR' });
   const db = new pg.Client({ connectionString: url });
@@ -79,7 +78,6 @@ async function world(name: string): Promise<World> {
     TELEGRAM_BOT_TOKEN: TOKEN,
     TELEGRAM_API_ROOT: fake.apiRoot,
     TELEGRAM_CHATS: CHANNELS.join(','),
-    TELEGRAM_MAX_PER_SECOND: '20',
     TELEGRAM_CHAT_GAP: '40ms',
     TELEGRAM_GROUP_PER_MINUTE: '1000',
     HTTP_PORT: '0',
@@ -125,11 +123,11 @@ describe.skipIf(postgresUnavailable)('several instances on one PostgreSQL databa
     const p = start(w.env);
     await until(() => articleSends(w.fake).length >= 600, 60_000, '600 messages from one instance');
     baseline = rate(w.fake);
-    expect(w.fake.stats.tooMany).toBe(0);
+    expect(w.fake.calls.filter((c) => c.status === 429).map((c) => `${String(c.params.chat_id)}: ${c.description}`)).toEqual([]);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     // eslint-disable-next-line no-console
-    console.log(`one instance: ${baseline.toFixed(2)} msg/s (ceiling 20)`);
+    console.log(`one instance: ${baseline.toFixed(2)} msg/s (ceiling 30)`);
   }, 90_000);
 
   it('three instances: 600 messages once each in order, no 429, the same rate, each poll once; a SIGKILL of the updates holder loses nothing', async () => {
@@ -149,14 +147,14 @@ describe.skipIf(postgresUnavailable)('several instances on one PostgreSQL databa
       inOrder(titles(w.fake, chat), expected);
     }
     // Telegram's limits held for the bot: nothing refused, and the three together send at one's rate.
-    expect(w.fake.stats.tooMany).toBe(0);
+    const refused = () => w.fake.calls.filter((c) => c.status === 429).map((c) => `${String(c.params.chat_id)}: ${c.description}`);
+    expect(refused()).toEqual([]);
     const three = rate(w.fake);
     // eslint-disable-next-line no-console
     console.log(
       `three instances: ${three.toFixed(2)} msg/s vs ${baseline.toFixed(2)} alone (${(((three - baseline) / baseline) * 100).toFixed(1)} %); ` +
         `${((Number(after.rows[0]!.n) - Number(before.rows[0]!.n)) / 600).toFixed(1)} database transactions per message (all instances, heartbeats included)`,
     );
-    if (baseline > 0) expect(Math.abs(three - baseline) / baseline).toBeLessThanOrEqual(0.05);
     // One poll per interval for the three of them: never two fetches closer than the interval allows.
     for (let i = 1; i < w.feedFetches.length; i++) expect(w.feedFetches[i]! - w.feedFetches[i - 1]!).toBeGreaterThan(POLL_S * 1000 * 0.7);
     // No 409 loop: one poller at a time.
@@ -209,7 +207,10 @@ describe.skipIf(postgresUnavailable)('several instances on one PostgreSQL databa
     // eslint-disable-next-line no-console
     console.log(`kill: commands answered ${answeredIn} ms after; ${duplicates} duplicates (the killed instance held ${heldChats} chats)`);
     expect(duplicates).toBeLessThanOrEqual(Number(heldChats));
-    expect(w.fake.stats.tooMany).toBe(0);
+    expect(refused()).toEqual([]);
+    // The three together sent at one instance's rate (checked last, so the kill above is checked whatever
+    // the machine's load did to the rate).
+    if (baseline > 0) expect(Math.abs(three - baseline) / baseline).toBeLessThanOrEqual(0.05);
 
     for (const p of procs) if (p !== victim) p.child.kill('SIGTERM');
     for (const p of procs) if (p !== victim) expect(await p.exited).toBe(0);
