@@ -35,12 +35,15 @@ export class PostgresBudget implements GlobalBudget {
       });
     await this.ready;
     const gapUs = Math.max(1, Math.round(gapMs * 1000));
+    const asked = Date.now();
     const res = await sql<{ wait_us: string }>`
       with now_us as (select (extract(epoch from clock_timestamp()) * 1000000)::bigint as t)
       update rate_budget set next_at_us = greatest(next_at_us, (select t from now_us)) + ${gapUs}
       where name = ${this.name}
       returning (next_at_us - ${gapUs} - (select t from now_us))::text as wait_us`.execute(this.db);
     const waitUs = Number(res.rows[0]?.wait_us ?? 0);
-    return Math.max(0, waitUs / 1000);
+    // The wait counts from when the database took the slot, not from when its answer arrived here: a slow
+    // answer must not push this send later and bunch it with the next instance's (Telegram counts arrivals).
+    return Math.max(0, waitUs / 1000 - (Date.now() - asked));
   }
 }
