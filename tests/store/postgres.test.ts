@@ -121,8 +121,8 @@ describe.skipIf(postgresUnavailable !== null)(
           select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(a.db);
         expect(tables.rows.map((r) => r.table_name)).toEqual(
           [
-            'articles', 'audit_log', 'deliveries', 'destinations', 'feeds', 'instance_lock', 'kysely_migration', 'kysely_migration_lock',
-            'leases', 'pending_pushes', 'settings', 'subscribers', 'subscriptions', 'wa_auth',
+            'articles', 'audit_log', 'deliveries', 'destinations', 'feed_claims', 'feeds', 'instance_lock', 'instances', 'kysely_migration', 'kysely_migration_lock',
+            'leases', 'pending_pushes', 'rate_budget', 'reply_hits', 'settings', 'subscribers', 'subscriptions', 'telegram_updates', 'wa_auth',
           ],
         );
         const applied = async () =>
