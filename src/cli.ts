@@ -162,6 +162,14 @@ const COMMANDS: CommandSpec[] = [
     run: (_v, _p, io) => cmdFeedsExport(io),
   },
   {
+    name: 'status',
+    args: '',
+    positionals: { min: 0, max: 0 },
+    summary: 'The instances running on this database: what each holds (feeds being polled, the Telegram updates lease, WhatsApp sessions, chats) and its last heartbeat.',
+    options: { all: { type: 'boolean', help: 'Also list instances that stopped heartbeating (dead) in the last day.' } },
+    run: (v, _p, io) => cmdStatus(v.all === true, io),
+  },
+  {
     name: 'requeue',
     args: '',
     positionals: { min: 0, max: 0 },
@@ -629,6 +637,49 @@ async function cmdFeedsExport(io: CliIo): Promise<number> {
     if (skipped.length) io.err(`left out of the OPML (local files, not web feeds): ${skipped.join(', ')}`);
     return 0;
   });
+}
+
+async function cmdStatus(all: boolean, io: CliIo): Promise<number> {
+  const config = await loadConfigFrom(io);
+  const { openStore } = await import('./store/db.js');
+  const { listInstances } = await import('./store/instances.js');
+  const { readInstanceLock } = await import('./store/instance-lock.js');
+  const store = await openStore(config.databaseUrl);
+  try {
+    const now = new Date();
+    if (store.dialect === 'sqlite') {
+      // SQLite serves one process: the instance lock names it.
+      const h = await readInstanceLock(store.db);
+      if (!h || h.expiresAt <= now) io.out('No instance is running on this database (SQLite: one process at a time).');
+      else io.out(`1 instance (SQLite: one process at a time)\n${h.holder}  pid ${h.pid} on ${h.host}  since ${h.startedAt.toISOString()}  last heartbeat ${h.heartbeatAt.toISOString()} (${ago(now, h.heartbeatAt)})`);
+      return 0;
+    }
+    const rows = (await listInstances(store.db, now)).filter((r) => all || r.alive);
+    const alive = rows.filter((r) => r.alive).length;
+    io.out(`${alive} instance${alive === 1 ? '' : 's'} alive on this database (lease ${Math.round(config.instanceLeaseMs / 1000)} s)`);
+    for (const r of rows) {
+      const holds: string[] = [];
+      if (r.holds.updates) holds.push('Telegram updates (long polling)');
+      if (r.holds.whatsapp?.length) holds.push(`WhatsApp session ${r.holds.whatsapp.join(', ')}`);
+      if (r.holds.chats) holds.push(`${r.holds.chats} chat${r.holds.chats === 1 ? '' : 's'}`);
+      if (r.holds.feeds?.length) holds.push(`polling ${r.holds.feeds.join(', ')}`);
+      io.out(
+        [
+          `${r.id}${r.alive ? '' : '  (dead: no heartbeat)'}`,
+          `  pid ${r.pid} on ${r.host}; started ${r.startedAt.toISOString()}; last heartbeat ${r.heartbeatAt.toISOString()} (${ago(now, r.heartbeatAt)})`,
+          `  holds: ${holds.length ? holds.join('; ') : 'nothing right now'}`,
+        ].join('\n'),
+      );
+    }
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+function ago(now: Date, then: Date): string {
+  const s = Math.max(0, Math.round((now.getTime() - then.getTime()) / 1000));
+  return s < 120 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
 }
 
 async function cmdRequeue(sinceArg: string, io: CliIo): Promise<number> {

@@ -161,6 +161,7 @@ export const DEFAULTS = {
   DESK_SESSION_TTL: '12h',
   DESK_ON_PUBLIC: 'false',
   DESK_TRUST_PROXY: 'false',
+  INSTANCE_LEASE: '30s',
   TELEGRAM_BOT_TOKEN: '',
   TELEGRAM_API_ROOT: 'https://api.telegram.org',
   TELEGRAM_CHATS: '',
@@ -241,6 +242,7 @@ const schema = z.object({
   DESK_SESSION_TTL: duration('DESK_SESSION_TTL', '12h'),
   DESK_ON_PUBLIC: bool('DESK_ON_PUBLIC'),
   DESK_TRUST_PROXY: bool('DESK_TRUST_PROXY'),
+  INSTANCE_LEASE: duration('INSTANCE_LEASE', '30s').refine((ms) => ms >= 1000 && ms <= 600_000, { message: 'INSTANCE_LEASE must be between 1s and 10m, e.g. 30s' }),
   TELEGRAM_BOT_TOKEN: str.refine((v) => v === '' || /^\d+:[A-Za-z0-9_-]{20,}$/.test(v), {
     message: 'TELEGRAM_BOT_TOKEN does not look like a bot token; it is "<digits>:<35 characters>" as @BotFather gives it',
   }),
@@ -331,6 +333,12 @@ export interface Config {
    */
   listenAnyPort: boolean;
   shutdownGraceMs: number;
+  /**
+   * INSTANCE_LEASE: with several instances on one PostgreSQL database, how long what a dead instance held
+   * (feed claims, delivery claims, chat leases, the Telegram updates lease, WhatsApp sessions) stays
+   * its own; the others take over within this time. Heartbeats renew it every third.
+   */
+  instanceLeaseMs: number;
   maxAttempts: number;
   editWindowMs: number;
   editors: Editor[];
@@ -488,6 +496,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     // Tests build their config from a literal env; the runner's own NODE_ENV still counts.
     listenAnyPort: (env.NODE_ENV ?? process.env.NODE_ENV) === 'test',
     shutdownGraceMs: e.SHUTDOWN_GRACE,
+    instanceLeaseMs: e.INSTANCE_LEASE,
     maxAttempts: e.MAX_ATTEMPTS,
     editWindowMs: e.EDIT_WINDOW,
     editors,

@@ -3,7 +3,12 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { openStore, type Store } from './store/db.js';
 import { ArticleRepo } from './store/articles.js';
-import { acquireInstanceLock } from './store/instance-lock.js';
+import { acquireInstanceLock, type InstanceLock } from './store/instance-lock.js';
+import { InstanceRegistry } from './store/instances.js';
+import { FeedClaims, reclaimExpiredDeliveries, renewDeliveryClaims } from './store/claims.js';
+import { ChatLeases } from './store/chat-leases.js';
+import { PostgresBudget } from './store/rate-budget.js';
+import { DbReplyRateLimiter } from './store/reply-rate.js';
 import { FeedRepo } from './store/feeds.js';
 import { startRetention } from './store/retention.js';
 import { rendererFor, type Renderer } from './render/renderer.js';
@@ -123,9 +128,24 @@ export async function startApp(deps: AppDeps): Promise<App> {
     onConnectionError: (message) => logger.warn({ event: 'database.connection_error' }, message),
     onPermissionsFixed: (message) => logger.warn({ event: 'database.permissions_fixed' }, message),
   });
-  // One process per database: a second start refuses here, before it claims a row or polls a platform.
+  // SQLite: one process per database: a second start refuses here, before it claims a row or polls a
+  // platform. PostgreSQL: any number of instances, each registered in `instances` with a heartbeat, sharing
+  // the work through claims and leases (README "Scaling out").
   const instance = makeInstanceId();
-  const lock = await acquireInstanceLock(store.db, {
+  const multi = store.dialect === 'postgres';
+  const registry = multi
+    ? new InstanceRegistry({
+        db: store.db,
+        instance,
+        leaseMs: config.instanceLeaseMs,
+        onError: (err) => logger.warn({ event: 'instance.heartbeat_failed', err: (err as Error).message }, 'heartbeat failed; trying again at the next one'),
+      })
+    : null;
+  await registry?.start().catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  const lock: InstanceLock | null = multi ? null : await acquireInstanceLock(store.db, {
     instance,
     onTakeover: (h) =>
       logger.warn({ event: 'instance.takeover', previous: h.holder, since: h.startedAt.toISOString() }, `the previous process on this database (pid ${h.pid} on ${h.host}) is gone; taking over its lock`),
@@ -176,8 +196,10 @@ export async function startApp(deps: AppDeps): Promise<App> {
     ...(deps.digests?.clock ? { clock: deps.digests.clock } : {}),
     onQueued: () => dispatcher?.wake(),
   });
+  const feedClaims = multi ? new FeedClaims(store.db, instance.id, config.instanceLeaseMs) : null;
   const pipeline: Pipeline = new Pipeline({
     feeds,
+    ...(feedClaims ? { feedClaims } : {}),
     articles,
     outbox,
     destinations,
@@ -247,12 +269,29 @@ export async function startApp(deps: AppDeps): Promise<App> {
 
   const tracker = new PushTracker();
   let paused = (await getPauseState(store.db)).paused;
+  // Each platform states its limits; the pacers are built here, one per platform. With several instances
+  // Telegram's global rate is the bot's: its pacer draws on a budget shared through the database, at the
+  // rate its policy states (TELEGRAM_MAX_PER_SECOND, a paid ceiling included).
+  const pacers = new Map(platforms.map((p) => [p.platform, new Pacer(p.pacing)]));
+  const telegramPacer = pacers.get('telegram');
+  if (multi && telegramPacer) telegramPacer.budget = new PostgresBudget(store.db, 'telegram');
+  const chatLeases = multi
+    ? new ChatLeases({
+        db: store.db,
+        holder: instance.id,
+        leaseMs: config.instanceLeaseMs,
+        onTaken: (chat, times) => pacers.get(chat.platform as Platform)?.seed({ id: '', platform: chat.platform as Platform, chatId: chat.chatId, threadId: null, options: {} }, times),
+        onReleased: () => dispatcher?.wake(),
+      })
+    : null;
   dispatcher = new Dispatcher({
     outbox,
     destinations,
-    // Each platform states its limits; the pacers are built here, one per platform.
-    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: timeSends(p.sender, metricsRegistry), pacer: new Pacer(p.pacing) }])),
+    // Each platform states its limits; the pacers are built above, one per platform.
+    senders: Object.fromEntries(platforms.map((p) => [p.platform, { sender: timeSends(p.sender, metricsRegistry), pacer: pacers.get(p.platform)! }])),
     holder: instance.id,
+    ...(multi ? { claimLeaseMs: config.instanceLeaseMs } : {}),
+    ...(chatLeases ? { chats: chatLeases } : {}),
     logger: logger.child({ component: 'dispatcher' }),
     maxAttempts: config.maxAttempts,
     soleSender: store.dialect === 'sqlite',
@@ -302,6 +341,7 @@ export async function startApp(deps: AppDeps): Promise<App> {
     editors: config.editors,
     latestCount: config.latestCount,
     replyRate: config.replyRate,
+    ...(multi ? { replyLimiter: new DbReplyRateLimiter(store.db, config.replyRate.count, config.replyRate.perMs) } : {}),
     defaultLocale: config.locale,
     localesDir: [resolve(config.templatesDir, 'locales'), bundledLocales],
     clock: () => new Date(),
@@ -343,6 +383,25 @@ export async function startApp(deps: AppDeps): Promise<App> {
     notifier,
   };
 
+  // What this instance renews at each heartbeat: its feed claims, its delivery claims and its chats; and
+  // what it takes back from dead instances: rows whose claims expired.
+  if (registry && feedClaims && chatLeases) {
+    registry.setHolds(async () => ({
+      updates: platforms.some((p) => p.holdsUpdates?.() === true),
+      feeds: await feedClaims.held(),
+      chats: chatLeases.size,
+    }));
+    registry.onBeat(() => feedClaims.renew());
+    registry.onBeat(() => renewDeliveryClaims(store.db, instance.id, config.instanceLeaseMs));
+    registry.onBeat(() => chatLeases.renew());
+    registry.onBeat(async () => {
+      const back = await reclaimExpiredDeliveries(store.db);
+      if (back > 0) {
+        logger.warn({ event: 'outbox.reclaimed', count: back }, `took back ${back} deliveries whose instance stopped renewing its claims`);
+        dispatcher.wake();
+      }
+    });
+  }
   for (const p of platforms) await p.start(host);
   await caps.load();
   await dispatcher.start();
@@ -477,9 +536,11 @@ export async function startApp(deps: AppDeps): Promise<App> {
       // The dispatcher drains while the platforms are still connected: a send in flight needs its socket.
       const { unfinished } = await dispatcher.stop(config.shutdownGraceMs);
       if (unfinished) logger.warn({ event: 'app.unfinished', unfinished }, `${unfinished} sends still in flight after ${config.shutdownGraceMs / 1000} s; they resume at the next start`);
+      await chatLeases?.releaseAll().catch(() => undefined);
       for (const p of platforms) await p.stop().catch((err: unknown) => logger.warn({ event: 'platform.stop_failed', err, platform: p.platform }, 'platform stop failed'));
       for (const l of listeners) await l.close();
-      await lock.release().catch((err: unknown) => logger.warn({ event: 'instance.release_failed', err: (err as Error).message }, 'could not release the database lock; the next start takes it over'));
+      await registry?.stop().catch(() => undefined);
+      await lock?.release().catch((err: unknown) => logger.warn({ event: 'instance.release_failed', err: (err as Error).message }, 'could not release the database lock; the next start takes it over'));
       await store.close();
       logger.info({ event: 'app.stopped' }, 'stopped');
     })());

@@ -40,6 +40,11 @@ export interface CommandRouterDeps {
   latestCount: number;
   /** Replies per user: at most `count` in any `perMs` window; beyond that, silence and one log line. */
   replyRate: { count: number; perMs: number };
+  /**
+   * Where the per-user reply counts live: by default in this process's memory; with several instances on
+   * one PostgreSQL database, in the database (store/reply-rate.ts), so a user's limit is the same everywhere.
+   */
+  replyLimiter?: { take(key: string, now: Date): { allowed: boolean; firstDrop: boolean } | Promise<{ allowed: boolean; firstDrop: boolean }> };
   /** The language for users whose platform gives none (WhatsApp). */
   defaultLocale: Locale;
   /**
@@ -79,7 +84,7 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
   const strings: CommandStrings = loadCommandStrings(deps.localesDir);
   const { db, logger } = deps;
   const registry = createRegistry();
-  const limiter = new ReplyRateLimiter(deps.replyRate.count, deps.replyRate.perMs);
+  const limiter = deps.replyLimiter ?? new ReplyRateLimiter(deps.replyRate.count, deps.replyRate.perMs);
   const confirmTtlMs = deps.confirmTtlMs ?? 10 * 60_000;
   const bot = deps.botUsername ? deps.botUsername.replace(/^@/, '').toLowerCase() : null;
 
@@ -123,9 +128,9 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
   }
 
   /** One rate-limit check per reply we are about to make; logs once per burst of refusals. */
-  function allowReply(platform: Platform, senderId: string | null, chatId: string, now: Date): boolean {
+  async function allowReply(platform: Platform, senderId: string | null, chatId: string, now: Date): Promise<boolean> {
     const key = `${platform}:${senderId ?? `chat:${chatId}`}`;
-    const { allowed, firstDrop } = limiter.take(key, now);
+    const { allowed, firstDrop } = await limiter.take(key, now);
     if (!allowed && firstDrop)
       logger.warn(
         { user: key, limit: deps.replyRate.count, perMs: deps.replyRate.perMs },
@@ -164,7 +169,7 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
       // In a shared chat every member's typo would cost a message from the account: only known commands
       // are answered there. A private chat still gets the hint.
       if (cmd && !spec && !isPrivate) return [];
-      if (!allowReply(m.platform, m.senderId, m.chatId, now)) return [];
+      if (!(await allowReply(m.platform, m.senderId, m.chatId, now))) return [];
       if (m.replyBudget && !m.replyBudget()) return [];
       const ctx = makeCtx(
         m,
@@ -193,7 +198,7 @@ export function createCommandRouter(deps: CommandRouterDeps): CommandRouter {
         logger.debug({ platform: a.platform, data: truncateEcho(String(a.data), 64) }, 'ignoring a button press the router did not make');
         return [];
       }
-      if (!allowReply(a.platform, a.senderId, a.chatId, now)) return [];
+      if (!(await allowReply(a.platform, a.senderId, a.chatId, now))) return [];
       // A button was pressed, so the chat shows buttons; confirmations are only ever offered in private.
       const ctx = makeCtx(a, { isPrivate: true, threadId: null, senderName: null, canShowButtons: true }, now);
       const spec = registry.byId(action.confirm ? 'confirm' : 'cancelpush');

@@ -70,6 +70,13 @@ export interface DispatcherOptions {
    * sender (SQLite); with a shared PostgreSQL outbox, leave it off so only expired claims are taken back.
    */
   soleSender?: boolean;
+  /** How long a claim on a row lasts without renewal (INSTANCE_LEASE with several instances). Default sendTimeoutMs × 4 + 60 s. */
+  claimLeaseMs?: number;
+  /**
+   * With several instances: may this one send to the chat now? (store/chat-leases.ts: one owner per chat,
+   * so Telegram's per-chat limits and the chat's order hold across instances.) Absent: always.
+   */
+  chats?: { hold(chat: { platform: string; chatId: string }): Promise<boolean> };
 }
 
 export interface DispatcherStats {
@@ -458,6 +465,8 @@ export class Dispatcher {
         } else nextWake = Math.min(nextWake, wait - ahead);
         continue;
       }
+      // With several instances, only the chat's owner sends to it (store/chat-leases.ts).
+      if (this.opts.chats && !(await this.opts.chats.hold(dest))) continue;
       const slot = now + platform.pacer.reserve(dest, now, row.kind);
       taken.add(row.id);
       if (probe) breaker.probeStarted();
@@ -470,7 +479,7 @@ export class Dispatcher {
     if (picked.length === 0) return nextWake;
     let claimed: Map<number, DeliveryRow>;
     try {
-      claimed = await outbox.claimMany(picked.map((c) => c.row.id), this.opts.holder, this.opts.sendTimeoutMs * 4 + 60_000);
+      claimed = await outbox.claimMany(picked.map((c) => c.row.id), this.opts.holder, this.opts.claimLeaseMs ?? this.opts.sendTimeoutMs * 4 + 60_000);
     } catch (err) {
       // Nothing was claimed (one statement): give the chats and the probe back, and fail the pass.
       for (const c of picked) {
@@ -557,6 +566,8 @@ export class Dispatcher {
         const msg = payload[i]!;
         // The first message's slot was reserved when the row was claimed; later parts wait for theirs.
         if (i > start) await this.paceNext(target, platform.pacer, row.kind);
+        // The slot in the budget shared with other instances (none on SQLite).
+        await platform.pacer.shared(target, this.opts.clock);
         if (row.kind === 'edit') {
           const messageId = editTargets[i];
           if (!messageId) {

@@ -25,6 +25,11 @@ import { storeErrorCode, storeErrorMeaning } from './policy.js';
 
 export interface PipelineOptions {
   feeds: FeedRepo;
+  /**
+   * Several instances on one database: claims each due feed for one of them (store/claims.ts FeedClaims);
+   * `claim` returns the feeds this instance should poll, `release` frees one after its poll. Absent: all.
+   */
+  feedClaims?: { claim(urls: string[]): Promise<string[]>; release(url: string): Promise<void> };
   articles: ArticleRepo;
   outbox: Outbox;
   destinations: DestinationRegistry;
@@ -182,12 +187,16 @@ export class Pipeline {
     }
     const now = this.clock();
     const seq = ++this.selections;
-    const rows = await feeds.claimDue(now, this.inFlight.size + DUE_BATCH);
+    const rows = (await feeds.claimDue(now, this.inFlight.size + DUE_BATCH)).filter(
+      (row) => !this.inFlight.has(row.url) && this.finishedDuring.get(row.url) !== seq && (this.retryAt.get(row.url) ?? 0) <= now.getTime(),
+    );
+    // With several instances, each due feed goes to exactly one of them (store/claims.ts), released after its poll.
+    const claims = this.o.feedClaims;
+    const mine = claims && rows.length ? new Set(await claims.claim(rows.map((r) => r.url))) : null;
     const out: Promise<PollReport>[] = [];
     for (const row of rows) {
-      if (this.inFlight.has(row.url) || this.finishedDuring.get(row.url) === seq) continue;
-      if ((this.retryAt.get(row.url) ?? 0) > now.getTime()) continue;
-      out.push(this.track(row.url, () => this.limited(row)));
+      if (mine && !mine.has(row.url)) continue;
+      out.push(this.track(row.url, () => (claims ? this.limited(row).finally(() => claims.release(row.url).catch(() => undefined)) : this.limited(row))));
     }
     return out;
   }

@@ -105,6 +105,16 @@ export function isGroupLike(dest: Destination): boolean {
   return !dest.chatId.endsWith('@s.whatsapp.net') && !dest.chatId.endsWith('@lid');
 }
 
+/**
+ * A send budget shared by every instance of the bot (several `manchete start` on one PostgreSQL database):
+ * Telegram's 30 msg/s is the bot's, not a process's. Each send takes the next slot; slots are `gapMs` apart
+ * over all instances. Without one (SQLite: one process) the pacer's own global gap is the whole budget.
+ */
+export interface GlobalBudget {
+  /** Takes the next free slot `gapMs` after the last one; resolves with how long to wait for it (ms, ≥ 0). */
+  take(gapMs: number): Promise<number>;
+}
+
 interface ChatState {
   last: number;
   /** Reservation times inside the group window (oldest first). */
@@ -120,6 +130,8 @@ export class Pacer {
   /** Reservation times inside the global window, per share (only `post` is used without a reply reserve). */
   private readonly globalRecent: Record<PaceClass, number[]> = { post: [], reply: [] };
   private pausedUntil = 0;
+  /** The budget shared with other instances (store/rate-budget.ts), or null: this process is the only sender. */
+  budget: GlobalBudget | null = null;
 
   constructor(
     readonly policy: PacingPolicy,
@@ -231,6 +243,39 @@ export class Pacer {
   settled(dest: Destination, at: number): void {
     const chat = this.chats.get(dest.chatId);
     if (chat && at > chat.last) chat.last = at;
+  }
+
+  /**
+   * Waits for this send's slot in the shared budget (no-op without one), at the policy's own global gap,
+   * so a paid-broadcast ceiling set on the policy is the shared ceiling too. The chat's reservation moves
+   * to when the message really goes, so the per-chat windows count arrivals.
+   */
+  async shared(dest: Destination, clock: () => number = Date.now): Promise<void> {
+    if (!this.budget) return;
+    // 2 % more margin than the local gap (95 % of the ceiling in all): slots are exact on the database's
+    // clock, but the instances' requests reach the platform with more jitter than one process's.
+    const wait = await this.budget.take(this.policy.globalGapMs * 1.02);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const chat = this.chats.get(dest.chatId);
+    const at = clock();
+    if (chat && at > chat.last) {
+      const recent = chat.recent;
+      if (recent.length && recent[recent.length - 1] === chat.last) recent[recent.length - 1] = at;
+      chat.last = at;
+    }
+  }
+
+  /**
+   * Sends to `dest` that another instance made lately (this one just took the chat over): they count in
+   * the chat's gap and group window as if made here.
+   */
+  seed(dest: Destination, times: number[]): void {
+    if (times.length === 0) return;
+    const sorted = [...times].sort((a, b) => a - b);
+    const chat = this.chats.get(dest.chatId) ?? { last: -Infinity, recent: [], pausedUntil: 0 };
+    chat.last = Math.max(chat.last, sorted[sorted.length - 1]!);
+    if (this.policy.groupWindow && isGroupLike(dest)) chat.recent = [...chat.recent, ...sorted].sort((a, b) => a - b);
+    this.chats.set(dest.chatId, chat);
   }
 
   /** The platform said "too many requests" for this chat: nothing goes there before `until`. */

@@ -50,6 +50,8 @@ export interface PlatformModule {
   stop(): Promise<void>;
   /** For /health and /status: 'open', 'connecting', 'polling', … */
   state(): string;
+  /** Whether this instance holds the platform's updates lease (Telegram long polling), for `manchete status`. */
+  holdsUpdates?: () => boolean;
   /** HTTP handlers this platform mounts (the Telegram webhook). */
   httpHandlers?: RouteHandler[];
 }

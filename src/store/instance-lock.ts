@@ -48,7 +48,7 @@ export class InstanceLockedError extends Error {
   override readonly name = 'InstanceLockedError';
   constructor(readonly holder: LockHolder) {
     super(
-      `another Manchete is already running on this database (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt.toISOString()}, last seen ${holder.heartbeatAt.toISOString()}); stop it first, or point DATABASE_URL elsewhere`,
+      `another Manchete is already running on this database (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt.toISOString()}, last seen ${holder.heartbeatAt.toISOString()}); stop it first, or point DATABASE_URL elsewhere (SQLite serves one process; to run several instances use PostgreSQL: DATABASE_URL=postgres://…)`,
     );
   }
 }

@@ -22,6 +22,11 @@ export interface Database {
   digest_slots: DigestSlotTable;
   subscriber_alerts: SubscriberAlertTable;
   desk_sessions: DeskSessionTable;
+  instances: InstanceTable;
+  feed_claims: FeedClaimTable;
+  rate_budget: RateBudgetTable;
+  telegram_updates: TelegramUpdateTable;
+  reply_hits: ReplyHitTable;
 }
 
 /** A signed-in web desk session (src/desk/auth.ts): the id is the cookie value. */
@@ -284,4 +289,44 @@ export interface DigestSlotTable {
   /** Who sent a manual digest (`telegram:12345`); null for scheduled ones. */
   actor: string | null;
   created_at: string;
+}
+
+/** One running `manchete start` (store/instances.ts): heartbeat, expiry and what it holds. */
+export interface InstanceTable {
+  /** `host:pid:random` (lib/instance.ts). */
+  id: string;
+  host: string;
+  pid: number;
+  started_at: string;
+  heartbeat_at: string;
+  expires_at: string;
+  /** JSON `InstanceHolds`. */
+  holds: Generated<string>;
+}
+
+/** Who is polling a feed now (store/claims.ts); `holder` null once released. */
+export interface FeedClaimTable {
+  url: string;
+  holder: string | null;
+  expires_at: string;
+}
+
+/** A platform's send budget shared by every instance (store/rate-budget.ts). */
+export interface RateBudgetTable {
+  name: string;
+  /** The next free send slot, µs since the epoch by the database's clock. */
+  next_at_us: number | string;
+}
+
+/** Telegram update ids handled lately, so each is handled once by one instance (store/update-dedupe.ts). */
+export interface TelegramUpdateTable {
+  update_id: number | string;
+  seen_at: string;
+}
+
+/** Replies counted per user for REPLY_RATE on PostgreSQL (store/reply-rate.ts). */
+export interface ReplyHitTable {
+  id: Generated<number>;
+  key: string;
+  at_ms: number | string;
 }

@@ -238,3 +238,27 @@ describe('manchete doctor, push and feeds', () => {
     }
   });
 });
+
+describe('manchete status', () => {
+  it('on SQLite: no instance running, then the one holding the lock', async () => {
+    const { tempDir } = await import('../e2e/helpers.js');
+    const { openStore } = await import('../../src/store/db.js');
+    const { acquireInstanceLock } = await import('../../src/store/instance-lock.js');
+    const dir = tempDir();
+    const env = { DATABASE_URL: `sqlite:${dir}/db.sqlite` };
+    const none = await run(['status'], env);
+    expect(none.code).toBe(0);
+    expect(none.out.join('\n')).toContain('No instance is running on this database (SQLite: one process at a time).');
+    const store = await openStore(env.DATABASE_URL);
+    const lock = await acquireInstanceLock(store.db, { host: 'h1', pid: 4242 });
+    try {
+      const one = await run(['status'], env);
+      expect(one.out.join('\n')).toMatch(/^1 instance \(SQLite: one process at a time\)\nh1:4242:\S+ {2}pid 4242 on h1 {2}since \d{4}-/);
+    } finally {
+      await lock.release();
+      await store.close();
+    }
+    const help = await run(['status', '--help'], env);
+    expect(help.out.join('\n')).toContain('--all');
+  });
+});

@@ -36,7 +36,7 @@ describe('instance lock', () => {
     const err = await acquireInstanceLock(b.db, { host: 'h1', pid: 200, clock: () => T0, isAlive: (p) => alive.has(p) }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InstanceLockedError);
     expect((err as Error).message).toBe(
-      'another Manchete is already running on this database (pid 100 on h1, since 2026-12-01T10:00:00.000Z, last seen 2026-12-01T10:00:00.000Z); stop it first, or point DATABASE_URL elsewhere',
+      'another Manchete is already running on this database (pid 100 on h1, since 2026-12-01T10:00:00.000Z, last seen 2026-12-01T10:00:00.000Z); stop it first, or point DATABASE_URL elsewhere (SQLite serves one process; to run several instances use PostgreSQL: DATABASE_URL=postgres://…)',
     );
     expect((await readInstanceLock(a.db))?.holder).toBe(first.holder);
     await first.release();

@@ -121,8 +121,8 @@ describe.skipIf(postgresUnavailable !== null)(
           select table_name from information_schema.tables where table_schema = 'public' order by table_name`.execute(a.db);
         expect(tables.rows.map((r) => r.table_name)).toEqual(
           [
-            'articles', 'audit_log', 'deliveries', 'desk_sessions', 'destinations', 'digest_items', 'digest_slots', 'feeds', 'instance_lock', 'kysely_migration', 'kysely_migration_lock',
-            'leases', 'pending_pushes', 'settings', 'subscriber_alerts', 'subscribers', 'subscriptions', 'wa_auth', 'websub_subscriptions',
+            'articles', 'audit_log', 'deliveries', 'desk_sessions', 'destinations', 'digest_items', 'digest_slots', 'feed_claims', 'feeds', 'instance_lock', 'instances', 'kysely_migration', 'kysely_migration_lock',
+            'leases', 'pending_pushes', 'rate_budget', 'reply_hits', 'settings', 'subscriber_alerts', 'subscribers', 'subscriptions', 'telegram_updates', 'wa_auth', 'websub_subscriptions',
           ],
         );
         const applied = async () =>

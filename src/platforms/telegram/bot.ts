@@ -53,6 +53,13 @@ export interface TelegramBotOptions {
   now?: () => Date;
   /** How many recent webhook update ids are remembered to drop redeliveries. Default 10 000. */
   recentUpdates?: number;
+  /**
+   * Several instances on one database: true the first time an update id is seen by any of them (the
+   * `telegram_updates` table), false for a repeat, which is then not handled. A database error handles it.
+   */
+  firstSeen?: (updateId: number) => Promise<boolean>;
+  /** Waits for a slot in the send budget shared by the instances before each reply (Telegram's 30/s is the bot's). */
+  beforeSend?: () => Promise<void>;
   /** Reuse a Telegraf instance (e.g. the one the sender uses); default: a new one on `apiRoot`. */
   telegraf?: Telegraf;
   /** The shared Bot API client (module.ts passes the sender's); default: one on the telegraf instance. `timeoutMs` is then the client's. */
@@ -184,6 +191,7 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
   async function sendWithRetry(payload: Parameters<typeof api.call<'sendMessage'>>[1], chatId: string): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
+        await opts.beforeSend?.();
         await call('sendMessage', payload, { chatId });
         return;
       } catch (err) {
@@ -273,6 +281,16 @@ export function createTelegramBot(opts: TelegramBotOptions): TelegramBot {
 
   async function route(update: Update) {
     try {
+      if (opts.firstSeen) {
+        const first = await opts.firstSeen(update.update_id).catch((err: unknown) => {
+          logger.warn({ updateId: update.update_id, reason: (err as Error).message }, 'could not record the update id; handling it anyway');
+          return true;
+        });
+        if (!first) {
+          logger.debug({ event: 'telegram.update_duplicate', updateId: update.update_id }, 'update handled already (by this or another instance)');
+          return;
+        }
+      }
       if ('message' in update) await onMessageUpdate(update);
       else if ('callback_query' in update) await onCallbackUpdate(update);
     } catch (err) {

@@ -13,6 +13,9 @@ import { createPaidBroadcast } from './paid.js';
 import { parseTelegramChats } from './destinations.js';
 import { classifyTelegramError } from './errors.js';
 import { createTelegramSender } from './sender.js';
+import { UpdatesLease } from './updates-lease.js';
+import { UpdateDedupe } from '../../store/update-dedupe.js';
+import { PostgresBudget } from '../../store/rate-budget.js';
 
 /**
  * Telegram as the app sees it: the sender and pacing for the dispatcher, the configured destinations,
@@ -57,6 +60,7 @@ export function createTelegramModule(
   const webhookSecret = config.telegram.webhookSecret ?? randomBytes(24).toString('base64url');
 
   let retryTimer: NodeJS.Timeout | null = null;
+  let updatesLease: UpdatesLease | null = null;
   let attempts = 0;
   let stopped = false;
 
@@ -97,7 +101,12 @@ export function createTelegramModule(
     }
     state = 'ready';
     host.wake();
-    bot = createTelegramBot({
+    // Several instances may share a PostgreSQL database: updates are handled once whoever receives them,
+    // replies draw on the bot's shared send budget, and only the lease holder long-polls.
+    const shared = host.store.dialect === 'postgres';
+    const dedupe = shared ? new UpdateDedupe(host.store.db) : null;
+    const budget = shared ? new PostgresBudget(host.store.db, 'telegram') : null;
+    const theBot = createTelegramBot({
       token,
       apiRoot: config.telegram.apiRoot,
       logger: log,
@@ -105,13 +114,43 @@ export function createTelegramModule(
       client,
       onMessage: (m) => host.router.handleMessage(m),
       onAction: (a) => host.router.handleAction(a),
+      ...(dedupe ? { firstSeen: (id: number) => dedupe.first(id) } : {}),
+      ...(budget
+        ? {
+            beforeSend: async () => {
+              const wait = await budget.take(pacing.globalGapMs).catch(() => 0);
+              if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            },
+          }
+        : {}),
     });
+    bot = theBot;
     try {
       if (config.telegram.webhookUrl) {
-        await bot.start({ mode: 'webhook', url: config.telegram.webhookUrl, secret: webhookSecret });
+        await theBot.start({ mode: 'webhook', url: config.telegram.webhookUrl, secret: webhookSecret });
         state = 'webhook';
+      } else if (shared) {
+        state = 'standby';
+        updatesLease = new UpdatesLease({
+          db: host.store.db,
+          holder: host.instanceId,
+          leaseMs: config.instanceLeaseMs,
+          onAcquired: async () => {
+            if (stopped) return;
+            log.info({ event: 'telegram.updates_lease', held: true }, 'Telegram: this instance now receives the commands (long polling)');
+            await theBot.start({ mode: 'polling' });
+            state = 'polling';
+          },
+          onLost: async () => {
+            log.warn({ event: 'telegram.updates_lease', held: false }, 'Telegram: another instance took over the commands; polling stopped here');
+            await theBot.stop(config.shutdownGraceMs);
+            state = 'standby';
+          },
+          onError: (err) => log.warn({ event: 'telegram.updates_lease_failed', err: (err as Error).message }, 'could not take or renew the Telegram updates lease; trying again'),
+        });
+        await updatesLease.start();
       } else {
-        await bot.start({ mode: 'polling' });
+        await theBot.start({ mode: 'polling' });
         state = 'polling';
       }
       await bot.setCommands({ 'pt-BR': host.router.menu('pt-BR'), en: host.router.menu('en') });
@@ -132,6 +171,7 @@ export function createTelegramModule(
     pacing,
     destinations,
     state: () => state,
+    holdsUpdates: () => updatesLease?.held ?? false,
     httpHandlers: [(req, res) => (bot ? bot.webhookHandler(req, res) : Promise.resolve(false))],
     async start(host: PlatformHost) {
       await connect(host);
@@ -139,7 +179,10 @@ export function createTelegramModule(
     async stop() {
       stopped = true;
       if (retryTimer) clearTimeout(retryTimer);
+      const lease = updatesLease;
+      updatesLease = null;
       await bot?.stop(config.shutdownGraceMs);
+      await lease?.stop();
       await transport.close().catch(() => undefined);
       state = 'stopped';
     },

@@ -132,7 +132,8 @@ export async function createWhatsAppModule(
         socketFactory: io.socketFactory ?? makeBaileysSocketFactory(),
         ...(io.socketFactory ? {} : { reachable: () => probeWhatsApp() }),
         logger: log,
-        lease: { db: store.db, holder: h.instanceId },
+        // With several instances (PostgreSQL) the session's lease is INSTANCE_LEASE, like every other claim.
+        lease: { db: store.db, holder: h.instanceId, ...(store.dialect === 'postgres' ? { ttlMs: config.instanceLeaseMs } : {}) },
       });
       sender = createWhatsAppSender({ connection, logger: log, fetchImage });
       sender.onMessageUpdate((u) => {

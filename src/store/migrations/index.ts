@@ -306,6 +306,49 @@ export function migrations(dialect: DialectKind): Record<string, Migration> {
       await db.schema.createIndex('deliveries_replies').on('deliveries').column('created_at').where(sql.ref('article_id'), 'is', null).execute();
     },
   },
+  '014_multi_instance': {
+    async up(db: Kysely<unknown>) {
+      // Several `manchete start` on one PostgreSQL database (store/instances.ts, store/claims.ts…). The
+      // tables exist on SQLite too (one schema), where one process uses them alone.
+      await db.schema
+        .createTable('instances')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('host', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        // JSON: what the instance held at its last heartbeat (updates lease, WhatsApp sessions, feeds, chats).
+        .addColumn('holds', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .createTable('feed_claims')
+        .addColumn('url', 'text', (c) => c.primaryKey())
+        .addColumn('holder', 'text')
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      // The shared send budget of a platform: the next free slot, in µs since the epoch (database clock).
+      await db.schema
+        .createTable('rate_budget')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('next_at_us', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('telegram_updates')
+        .addColumn('update_id', 'bigint', (c) => c.primaryKey())
+        .addColumn('seen_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('telegram_updates_seen').on('telegram_updates').column('seen_at').execute();
+      await db.schema
+        .createTable('reply_hits')
+        .addColumn('id', 'integer', serialKey)
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('at_ms', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('reply_hits_key').on('reply_hits').columns(['key', 'at_ms']).execute();
+      await db.schema.createIndex('deliveries_claims').on('deliveries').columns(['status', 'claimed_until']).execute();
+    },
+  },
   };
 }
 
