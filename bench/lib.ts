@@ -82,7 +82,12 @@ export function runScenario(name: string, args: string[] = []): Promise<Record<s
  * and reads VmRSS from /proc/<pid>/status (Linux). `env` adds settings, e.g. WHATSAPP_ENABLED=true; the
  * process runs with bench/loopback-only preloaded, so an enabled WhatsApp cannot reach its servers.
  */
-export async function idleRss(env: Record<string, string>, ready = 'Watching for new articles', settleMs = 5_000): Promise<number> {
+/**
+ * RSS of `manchete start` after it is ready: `early` a few seconds in (V8's young generation is still at the
+ * size startup grew it to) and `settled` once it has idled long enough for V8 to shrink it again (about 15 s
+ * of no work here). Idle means the second; both are printed.
+ */
+export async function idleRss(env: Record<string, string>, ready = 'Watching for new articles', earlyMs = 5_000, settledMs = 30_000): Promise<{ early: number; settled: number }> {
   const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -112,10 +117,15 @@ export async function idleRss(env: Record<string, string>, ready = 'Watching for
       child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
       child.on('exit', (code) => reject(new Error(`manchete start exited with ${code} before idling: ${out.slice(-500)}`)));
     });
-    await new Promise((r) => setTimeout(r, settleMs));
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
-    if (!kb) throw new Error(`no VmRSS in /proc/${child.pid}/status`);
-    return Number(kb) / 1024;
+    const rssMb = () => {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+      if (!kb) throw new Error(`no VmRSS in /proc/${child.pid}/status`);
+      return Number(kb) / 1024;
+    };
+    await new Promise((r) => setTimeout(r, earlyMs));
+    const early = rssMb();
+    await new Promise((r) => setTimeout(r, settledMs - earlyMs));
+    return { early, settled: rssMb() };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
