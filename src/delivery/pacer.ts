@@ -152,26 +152,17 @@ export class Pacer {
    * kind: a `reply` draws on the reply reserve of the global window, anything else on the posts' share.
    */
   waitFor(dest: Destination, now: number, kind?: string): number {
+    const line = this.lineWait(dest, now, kind);
     const chat = this.chats.get(dest.chatId);
-    const paid = this.policy.paid;
-    let at = paid ? Math.max(now, this.nextPaid, this.pausedUntil, paid.applies(dest) ? 0 : this.nextGlobal) : Math.max(now, this.nextGlobal, this.pausedUntil);
-    if (chat) {
-      at = Math.max(at, chat.last + this.policy.chatGapMs, chat.pausedUntil);
-      const w = this.policy.groupWindow;
-      if (w && isGroupLike(dest)) {
-        prune(chat.recent, at - w.windowMs);
-        if (chat.recent.length >= w.count) at = Math.max(at, chat.recent[chat.recent.length - w.count]! + w.windowMs);
-      }
-    }
-    const gw = this.policy.globalWindow;
-    const share = this.share(kind);
-    if (gw && share) {
-      prune(share.times, now - gw.windowMs);
-      if (share.count <= 0) return Infinity;
-      if (share.times.length >= share.count) at = Math.max(at, share.times[share.times.length - share.count]! + gw.windowMs);
+    if (!chat || line === Infinity) return line;
+    let at = Math.max(now, chat.last + this.policy.chatGapMs, chat.pausedUntil);
+    const w = this.policy.groupWindow;
+    if (w && isGroupLike(dest)) {
+      prune(chat.recent, at - w.windowMs);
+      if (chat.recent.length >= w.count) at = Math.max(at, chat.recent[chat.recent.length - w.count]! + w.windowMs);
     }
     // Whole milliseconds: fractional gaps would let float error put one message too many in a window.
-    return Math.ceil(at - now);
+    return Math.max(line, Math.ceil(at - now));
   }
 
   /**
