@@ -8,8 +8,8 @@ import type { Db } from './db.js';
  * moves with the work. A dead owner's leases expire; the instance that takes a chat over
  * - puts back the rows the old owner left `sending` for it (they go first, in order; at most those messages
  *   are repeated), and
- * - counts the old owner's recent sends there in its own pacer (`seed`), so the per-chat windows hold
- *   across the handover.
+ * - counts the old owner's recent sends there in its own pacer (`seed`), and each row put back as a send
+ *   made just now (it may have arrived), so the per-chat windows hold across the handover.
  */
 
 export interface ChatRef {
@@ -109,7 +109,10 @@ export class ChatLeases {
       .where('deliveries.status', '=', 'sent')
       .where('deliveries.sent_at', '>', new Date(now - 60_000).toISOString())
       .execute();
-    this.o.onTaken?.(chat, sent.map((s) => Date.parse(s.sent_at!)));
+    // A row the old owner left `sending` may have reached the chat before it died (it is sent again now):
+    // count each as a send just made, so the chat's windows allow for it.
+    const maybeSent = Array.from({ length: Number(released.numUpdatedRows) }, () => now);
+    this.o.onTaken?.(chat, [...sent.map((s) => Date.parse(s.sent_at!)), ...maybeSent]);
     if (Number(released.numUpdatedRows) > 0) {
       this.o.onReleased?.();
       return false;

@@ -13,13 +13,13 @@ import { rss, sleep, until, type Story } from './helpers.js';
  * limits enforced and a news site that records every fetch of its feed. First one process alone (the
  * rate to match), then three: 600 messages exactly once and in order, no 429, the same rate, each poll
  * done once; then a SIGKILL of the instance holding the updates lease in the middle of a fan-out.
- * Short timings (INSTANCE_LEASE=3s, POLL_INTERVAL=5s) keep it well under two minutes.
+ * Short timings (INSTANCE_LEASE=6s: heartbeats every 2 s, so a loaded machine does not lose a lease; POLL_INTERVAL=5s) keep it well under two minutes.
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHANNELS = [-1001000000301, -1001000000302, -1001000000303];
 const READER = 5001;
-const LEASE_S = 3;
+const LEASE_S = 6;
 const POLL_S = 5;
 const story = (i: number): Story => ({ id: `m${i}`, title: `Manchete número ${i}`, section: 'Brasil', minute: i });
 
