@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { packageRoot } from './paths.js';
 import { parseAllowList } from './sources/guard.js';
 import { normalizeWhatsAppNumber } from './platforms/whatsapp/numbers.js';
 
@@ -479,7 +482,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     feedsImport: { concurrency: e.FEEDS_IMPORT_CONCURRENCY, perHost: e.FEEDS_IMPORT_PER_HOST },
     summaryMaxChars: e.SUMMARY_MAX_CHARS,
     itemHtmlMaxBytes: e.ITEM_HTML_MAX_BYTES,
-    templatesDir: e.TEMPLATES_DIR,
+    templatesDir: templatesFolder(e.TEMPLATES_DIR),
     locale: e.LOCALE,
     routesFile: e.ROUTES_FILE || null,
     utmTags: e.UTM_TAGS,
@@ -533,4 +536,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     publicUrl: e.PUBLIC_URL ? e.PUBLIC_URL.replace(/\/+$/, '') : null,
     websub: { enabled: e.WEBSUB_ENABLED, leaseSeconds: Math.round(e.WEBSUB_LEASE / 1000), pollIntervalMs: e.WEBSUB_POLL_INTERVAL },
   };
+}
+
+/**
+ * TEMPLATES_DIR as a folder: absolute as given; relative to the working folder when it exists there (an
+ * operator's own templates), else Manchete's bundled one, so the CLI works from any folder.
+ */
+function templatesFolder(dir: string): string {
+  if (isAbsolute(dir)) return dir;
+  const here = resolve(dir);
+  return existsSync(here) ? here : join(packageRoot(), dir);
 }

@@ -119,3 +119,22 @@ describe('polling at scale settings', () => {
     expect(() => loadConfig({ POLL_CONCURRENCY: '0' })).toThrow(/POLL_CONCURRENCY="0" must be a whole number from 1 to 1000/);
   });
 });
+
+describe('TEMPLATES_DIR', () => {
+  it('the default finds the bundled templates from any working folder; an absolute one is kept', async () => {
+    const { existsSync, mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const before = process.cwd();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'manchete-cwd-'));
+    try {
+      process.chdir(elsewhere);
+      const dir = loadConfig({}).templatesDir;
+      expect(existsSync(join(dir, 'locales', 'commands.en.json'))).toBe(true);
+      expect(dir.startsWith(elsewhere)).toBe(false);
+      expect(loadConfig({ TEMPLATES_DIR: '/srv/tpl' }).templatesDir).toBe('/srv/tpl');
+    } finally {
+      process.chdir(before);
+    }
+  });
+});
