@@ -17,11 +17,11 @@ export interface PollScheduler {
   stop(): Promise<void>;
 }
 
-/** Seconds between ticks for a poll interval: a hundred-and-twentieth of it, between 5 s and 30 s, dividing 60. */
+/** Seconds between ticks for a poll interval: a hundred-and-twentieth of it, between 1 s and 30 s, dividing 60 (a due feed waits at most a tick; each tick is one indexed query). */
 export function tickSeconds(pollIntervalMs: number): number {
-  const target = Math.max(5, Math.min(30, Math.round(pollIntervalMs / 120_000)));
-  const divisors = [5, 6, 10, 12, 15, 20, 30];
-  return divisors.filter((d) => d <= target).pop() ?? 5;
+  const target = Math.max(1, Math.min(30, Math.round(pollIntervalMs / 120_000)));
+  const divisors = [1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30];
+  return divisors.filter((d) => d <= target).pop() ?? 1;
 }
 
 export function startPollScheduler(opts: {

@@ -3,9 +3,10 @@ import { startPollScheduler, tickSeconds } from '../../src/sources/scheduler.js'
 import { memoryLogger } from '../platforms/telegram/helpers.js';
 
 describe('poll scheduler', () => {
-  it('ticks at a hundred-and-twentieth of the poll interval, between 5 s and 30 s, on a divisor of 60', () => {
-    expect(tickSeconds(10_000)).toBe(5);
-    expect(tickSeconds(2 * 60_000)).toBe(5);
+  it('ticks at a hundred-and-twentieth of the poll interval, between 1 s and 30 s, on a divisor of 60', () => {
+    expect(tickSeconds(10_000)).toBe(1);
+    expect(tickSeconds(2 * 60_000)).toBe(1);
+    expect(tickSeconds(5 * 60_000)).toBe(3);
     expect(tickSeconds(10 * 60_000)).toBe(5);
     expect(tickSeconds(20 * 60_000)).toBe(10);
     expect(tickSeconds(30 * 60_000)).toBe(15);
