@@ -5,6 +5,7 @@ import { Eta } from 'eta';
 import type { Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
+import { bodyLimit } from 'hono/body-limit';
 import type { HttpApp } from '../http/server.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -185,6 +186,8 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
     await next();
   };
   const a = app as unknown as import('hono').Hono<{ Variables: Vars }>;
+  // The upload is bounded before anything reads it (the guard parses the form for its token).
+  a.use('/desk/feeds/import', bodyLimit({ maxSize: OPML_MAX_BYTES + 64 * 1024, onError: (c) => c.text(words(langOf(c)).tooBig, 413) }));
   for (const p of ['/desk/', '/desk/preview', '/desk/push', '/desk/queue', '/desk/queue/*', '/desk/feeds', '/desk/feeds/*', '/desk/audit', '/desk/events', '/desk/logout', '/desk/pause']) a.use(p, guard);
 
   a.post('/desk/logout', async (c) => {
@@ -197,7 +200,8 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
   a.get('/desk/events', (c) =>
     streamSSE(c, async (stream) => {
       const t = words(c.var.lang);
-      const job = imports.get(c.req.query('import') ?? '');
+      const wanted = imports.get(c.req.query('import') ?? '');
+      const job = wanted && wanted.user === c.var.session.user ? wanted : undefined;
       const ids = (c.req.query('push') ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0).slice(0, 500);
       let last = '';
       while (!stream.aborted) {
@@ -323,7 +327,6 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
   a.post('/desk/feeds/import', async (c) => {
     if (!d.feedAdmin) return c.notFound();
     const t = words(c.var.lang);
-    if (Number(c.req.header('content-length') ?? 0) > OPML_MAX_BYTES + 64 * 1024) return feedsPage(c, { addError: t.tooBig }, 413);
     const form = await formOf(c);
     const file = Array.isArray(form.opml) ? form.opml[0] : form.opml;
     if (!file || typeof file === 'string') return feedsPage(c, { addError: t.noFile }, 400);

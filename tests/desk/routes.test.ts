@@ -135,6 +135,10 @@ describe('desk routes', () => {
     const ok = await app.request('/desk/feeds/remove', { ...form({ url: 'http://127.0.0.1:9/keep.xml', _csrf: csrf }), headers });
     expect(ok.status).toBe(200);
     expect(await feeds.managed()).toEqual([]);
+    const big = new FormData();
+    big.append('_csrf', csrf);
+    big.append('opml', new File(['x'.repeat(1024 * 1024 + 100 * 1024)], 'big.opml', { type: 'text/x-opml' }));
+    expect((await app.request('/desk/feeds/import', { method: 'POST', body: big, headers: { cookie } })).status).toBe(413);
     const exp = await app.request('/desk/feeds/export', { headers: { cookie } });
     expect(exp.headers.get('content-disposition')).toMatch(/^attachment/);
   });
