@@ -20,7 +20,7 @@ import { EMPTY_ROUTES, loadRoutesFile, type RoutesFile, type RouteFeed } from '.
 import type { Destination, PlatformSender } from './delivery/types.js';
 import { Pacer } from './delivery/pacer.js';
 import { Pipeline } from './delivery/ingest.js';
-import { configuredFeeds, feedPlan } from './delivery/managed-feeds.js';
+import { FeedAdmin, configuredFeeds, feedPlan } from './delivery/managed-feeds.js';
 import type { RouteTarget } from './delivery/routing.js';
 import { startPollScheduler, type PollScheduler } from './sources/scheduler.js';
 import { planListeners } from './http/listeners.js';
@@ -493,6 +493,14 @@ export async function startApp(deps: AppDeps): Promise<App> {
         destinationIds: () => targets.map((t) => t.destinationId),
         readPage: (url) => readArticlePage(url, { fetch: { ...config.fetch, trusted: false }, summaryMaxChars: config.summaryMaxChars }),
         wake: () => dispatcher.wake(),
+        feedAdmin: new FeedAdmin({
+          repo: feeds,
+          feedUrls: config.feeds,
+          routeFeeds: routes.feeds,
+          check: { fetch: config.fetch, summaryMaxChars: config.summaryMaxChars, itemHtmlMaxBytes: config.itemHtmlMaxBytes },
+          actor: 'web',
+        }),
+        feedsImport: config.feedsImport,
         ...(deps.deskLiveMs ? { liveMs: deps.deskLiveMs } : {}),
       }
     : null;

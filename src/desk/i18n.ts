@@ -11,6 +11,12 @@ const pt = {
   sentOf: (s: number, t: number) => `enviado para ${s} de ${t} destinos`, requeue: 'Reenfileirar', cancel: 'Cancelar', reason: 'Motivo',
   health: 'Saúde', lastPoll: 'Última leitura', nextPoll: 'Próxima leitura', items: 'Itens vistos', ok: 'ok', who: 'Quem', when: 'Quando', what: 'O quê', outcome: 'Resultado',
   readOnly: 'Lista somente leitura: os feeds vêm da configuração (FEED_URLS e arquivo de rotas).', chooseDest: 'Destinos',
+  fromConfig: 'da configuração', addFeed: 'Adicionar feed', feedUrl: 'Endereço do feed', section: 'Seção (opcional)', interval: 'Intervalo (opcional, ex.: 10m)',
+  add: 'Verificar e adicionar', remove: 'Remover', importOpml: 'Importar OPML', exportOpml: 'Exportar OPML', upload: 'Importar',
+  added: 'adicionado', updated: 'atualizado', firstItems: 'Primeiros itens', removedOk: 'removido', notManaged: 'não é um feed adicionado aqui',
+  needHttp: 'o endereço precisa começar com http:// ou https://', fromConfigAlready: 'já é lido da configuração; mude-o lá', tooBig: 'Arquivo OPML grande demais (máx. 1 MB).', noFile: 'Escolha um arquivo OPML.',
+  importing: (d: number, t: number) => `importando ${d} de ${t}`, importDone: (a: number, al: number, f: number) => `concluído: ${a} adicionados, ${al} já lidos, ${f} com falha`,
+  importFailed: 'A importação falhou', back: 'Voltar aos feeds',
 };
 export type DeskWords = typeof pt;
 const en: DeskWords = {
@@ -23,6 +29,12 @@ const en: DeskWords = {
   sentOf: (s: number, t: number) => `sent to ${s} of ${t} destinations`, requeue: 'Requeue', cancel: 'Cancel', reason: 'Reason',
   health: 'Health', lastPoll: 'Last poll', nextPoll: 'Next poll', items: 'Items seen', ok: 'ok', who: 'Who', when: 'When', what: 'What', outcome: 'Outcome',
   readOnly: 'Read-only list: feeds come from the configuration (FEED_URLS and the routes file).', chooseDest: 'Destinations',
+  fromConfig: 'from configuration', addFeed: 'Add a feed', feedUrl: 'Feed URL', section: 'Section (optional)', interval: 'Interval (optional, e.g. 10m)',
+  add: 'Check and add', remove: 'Remove', importOpml: 'Import OPML', exportOpml: 'Export OPML', upload: 'Import',
+  added: 'added', updated: 'updated', firstItems: 'First items', removedOk: 'removed', notManaged: 'is not a feed added here',
+  needHttp: 'the URL must start with http:// or https://', fromConfigAlready: 'is already polled from configuration; change it there', tooBig: 'OPML file too large (1 MB at most).', noFile: 'Choose an OPML file.',
+  importing: (d: number, t: number) => `importing ${d} of ${t}`, importDone: (a: number, al: number, f: number) => `done: ${a} added, ${al} already polled, ${f} failed`,
+  importFailed: 'The import failed', back: 'Back to the feeds',
 };
 
 export function words(lang: DeskLang): DeskWords {

@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Eta } from 'eta';
 import type { Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { streamSSE } from 'hono/streaming';
+import { bodyLimit } from 'hono/body-limit';
 import type { HttpApp } from '../http/server.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -12,6 +14,7 @@ import type { Renderer } from '../render/renderer.js';
 import type { ArticleRepo } from '../store/articles.js';
 import type { Routing } from '../delivery/routing.js';
 import { queuePush } from '../delivery/push.js';
+import { parseInterval, type FeedAdmin, type FeedEntry, type ImportSummary } from '../delivery/managed-feeds.js';
 import { recentAudit, setPaused, writeAudit } from '../commands/repo.js';
 import { AttemptLimiter, SessionStore, checkPassword, sameToken, type DeskUser, type Session } from './auth.js';
 import { bubblesFor } from './bubbles.js';
@@ -44,6 +47,22 @@ export interface DeskDeps extends DeskSources {
   wake: () => void;
   /** SSE refresh period (tests shorten it). */
   liveMs?: number;
+  /** Feeds managed at run time (the same functions as `manchete feeds …`); without it the Feeds page is read-only. */
+  feedAdmin?: FeedAdmin;
+  /** OPML import limits (FEEDS_IMPORT_CONCURRENCY, FEEDS_IMPORT_PER_HOST). */
+  feedsImport?: { concurrency: number; perHost: number };
+}
+
+/** The largest OPML file the desk takes. */
+export const OPML_MAX_BYTES = 1024 * 1024;
+
+interface ImportJob {
+  user: string;
+  file: string;
+  done: number;
+  total: number;
+  summary: ImportSummary | null;
+  error: string | null;
 }
 
 const COOKIE = 'manchete_desk';
@@ -167,7 +186,9 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
     await next();
   };
   const a = app as unknown as import('hono').Hono<{ Variables: Vars }>;
-  for (const p of ['/desk/', '/desk/preview', '/desk/push', '/desk/queue', '/desk/queue/*', '/desk/feeds', '/desk/audit', '/desk/events', '/desk/logout', '/desk/pause']) a.use(p, guard);
+  // The upload is bounded before anything reads it (the guard parses the form for its token).
+  a.use('/desk/feeds/import', bodyLimit({ maxSize: OPML_MAX_BYTES + 64 * 1024, onError: (c) => c.text(words(langOf(c)).tooBig, 413) }));
+  for (const p of ['/desk/', '/desk/preview', '/desk/push', '/desk/queue', '/desk/queue/*', '/desk/feeds', '/desk/feeds/*', '/desk/audit', '/desk/events', '/desk/logout', '/desk/pause']) a.use(p, guard);
 
   a.post('/desk/logout', async (c) => {
     await sessions.end(c.var.session.id);
@@ -179,18 +200,22 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
   a.get('/desk/events', (c) =>
     streamSSE(c, async (stream) => {
       const t = words(c.var.lang);
+      const wanted = imports.get(c.req.query('import') ?? '');
+      const job = wanted && wanted.user === c.var.session.user ? wanted : undefined;
       const ids = (c.req.query('push') ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0).slice(0, 500);
       let last = '';
       while (!stream.aborted) {
         const parts: Record<string, string> = {};
         try {
-          if (ids.length) {
+          if (job) parts.importing = eta.render('importing', { t, job });
+          else if (ids.length) {
             const p = await pushProgress(d.db, ids);
             parts.progress = eta.render('progress', { t, p });
           } else parts.live = eta.render('live', { t, state: await deskState(d), s: c.var.session });
           const data = JSON.stringify(parts);
           if (data !== last) await stream.writeSSE({ event: 'parts', data });
           last = data;
+          if (job?.summary || job?.error) break;
         } catch (err) {
           // The store is down or the client went away: try again at the next tick (the page keeps its last view).
           d.logger.debug({ event: 'desk.live_failed', err: (err as Error).message }, 'desk live update failed');
@@ -258,10 +283,96 @@ export function mountDesk(app: HttpApp, d: DeskDeps): void {
     const back = one(form.back).startsWith('/desk/') ? one(form.back) : '/desk/';
     return c.redirect(back);
   });
-  a.get('/desk/feeds', async (c) => {
+  const imports = new Map<string, ImportJob>();
+  const feedsPage = async (c: Context<{ Variables: Vars }>, extra: Record<string, unknown> = {}, status = 200) => {
     const seen = await feedItemsSeen(d.db);
-    const feeds = (await d.feeds.list()).map((f) => ({ ...f, seen: seen.get(f.url) ?? 0 }));
-    return page(c, 'feeds', { s: c.var.session, feeds });
+    const entries: FeedEntry[] | null = d.feedAdmin ? await d.feedAdmin.list() : null;
+    const feeds = entries
+      ? entries.map((f) => ({ url: f.url, title: f.title, origin: f.origin, section: f.section, failures: f.state?.failures ?? 0, last_error: f.state?.last_error ?? null, last_polled_at: f.state?.last_polled_at ?? null, next_poll_at: f.state?.next_poll_at ?? null, seen: seen.get(f.url) ?? 0 }))
+      : (await d.feeds.list()).map((f) => ({ ...f, origin: 'configuration', seen: seen.get(f.url) ?? 0 }));
+    return page(c, 'feeds', { s: c.var.session, feeds, managed: !!d.feedAdmin, added: null, addError: null, removed: null, ...extra }, status);
+  };
+  a.get('/desk/feeds', async (c) => feedsPage(c));
+  a.post('/desk/feeds/add', async (c) => {
+    if (!d.feedAdmin) return c.notFound();
+    const t = words(c.var.lang);
+    const form = await formOf(c);
+    const url = one(form.url).trim().slice(0, 2048);
+    const section = one(form.section).trim().slice(0, 100) || null;
+    const intervalText = one(form.interval).trim();
+    const interval = intervalText ? parseInterval(intervalText) : null;
+    const user = c.var.session.user;
+    if (!/^https?:\/\//i.test(url)) return feedsPage(c, { addError: `${url || 'URL?'}: ${t.needHttp}` }, 400);
+    if (typeof interval === 'string') return feedsPage(c, { addError: `${intervalText}: ${interval}` }, 400);
+    const r = await d.feedAdmin.add(url, { section, intervalMs: interval, actor: `web (${user})` });
+    if (r.status === 'configured') {
+      await audit(user, 'feeds.add', url, 'configured');
+      return feedsPage(c, { addError: `${url}: ${t.fromConfigAlready}` }, 400);
+    }
+    if (r.status === 'failed') {
+      await audit(user, 'feeds.add', url, 'failed');
+      return feedsPage(c, { addError: `${url}: ${r.check.reason}` }, 400);
+    }
+    await audit(user, 'feeds.add', url, r.status);
+    return feedsPage(c, { added: { url, status: r.status, title: r.check.title, items: r.check.items, sample: r.check.sample.map((x) => x.title) } });
+  });
+  a.post('/desk/feeds/remove', async (c) => {
+    if (!d.feedAdmin) return c.notFound();
+    const form = await formOf(c);
+    const url = one(form.url).slice(0, 2048);
+    const r = await d.feedAdmin.remove(url);
+    await audit(c.var.session.user, 'feeds.remove', url, r);
+    return feedsPage(c, { removed: { url, r } }, r === 'removed' ? 200 : 400);
+  });
+  a.post('/desk/feeds/import', async (c) => {
+    if (!d.feedAdmin) return c.notFound();
+    const t = words(c.var.lang);
+    const form = await formOf(c);
+    const file = Array.isArray(form.opml) ? form.opml[0] : form.opml;
+    if (!file || typeof file === 'string') return feedsPage(c, { addError: t.noFile }, 400);
+    if (file.size > OPML_MAX_BYTES) return feedsPage(c, { addError: t.tooBig }, 413);
+    const text = await file.text();
+    const user = c.var.session.user;
+    const id = randomUUID();
+    const job: ImportJob = { user, file: file.name.slice(0, 200), done: 0, total: 0, summary: null, error: null };
+    // Only the last few imports are kept for their pages.
+    imports.set(id, job);
+    while (imports.size > 20) imports.delete(imports.keys().next().value!);
+    const limits = d.feedsImport ?? { concurrency: 8, perHost: 2 };
+    void d.feedAdmin
+      .importOpml(text, {
+        ...limits,
+        actor: `opml ${job.file} (web ${user})`,
+        onStart: (total) => {
+          job.total = total;
+        },
+        onProgress: (p) => {
+          job.done = p.done;
+        },
+      })
+      .then(
+        async (summary) => {
+          job.summary = summary;
+          await audit(user, 'feeds.import', `${job.file}: ${summary.added.length} added, ${summary.already.length} already, ${summary.failed.length} failed`, summary.failed.length ? 'partial' : 'ok');
+        },
+        async (err: unknown) => {
+          job.error = (err as Error).message;
+          await audit(user, 'feeds.import', `${job.file}: ${job.error}`, 'failed');
+        },
+      );
+    return c.redirect(`/desk/feeds/import/${id}`);
+  });
+  a.get('/desk/feeds/import/:id', async (c) => {
+    const id = c.req.param('id');
+    const job = imports.get(id);
+    if (!job || job.user !== c.var.session.user) return c.notFound();
+    return page(c, 'imported', { s: c.var.session, job, id });
+  });
+  a.get('/desk/feeds/export', async (c) => {
+    if (!d.feedAdmin) return c.notFound();
+    const { opml } = await d.feedAdmin.exportOpml();
+    await audit(c.var.session.user, 'feeds.export', null, 'ok');
+    return c.body(opml, 200, { 'content-type': 'text/x-opml; charset=utf-8', 'content-disposition': 'attachment; filename="manchete-feeds.opml"' });
   });
   a.get('/desk/audit', async (c) => page(c, 'audit', { s: c.var.session, rows: await recentAudit(d.db, 200) }));
 }

@@ -7,6 +7,7 @@ import { createHttpApp } from '../../src/http/server.js';
 import { mountDesk } from '../../src/desk/routes.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { FeedRepo } from '../../src/store/feeds.js';
+import { FeedAdmin } from '../../src/delivery/managed-feeds.js';
 import { setPaused } from '../../src/commands/repo.js';
 import { packageRoot } from '../../src/paths.js';
 import { memoryLogger } from '../platforms/telegram/helpers.js';
@@ -47,6 +48,7 @@ async function deskApp() {
     destinationIds: () => [],
     readPage: async () => null,
     wake: () => undefined,
+    feedAdmin: new FeedAdmin({ repo: feeds, feedUrls: [], routeFeeds: [], check: { fetch: {} as never, summaryMaxChars: 300, itemHtmlMaxBytes: 100_000 }, actor: 'web', checkFeed: async () => ({ ok: false, reason: 'never checked here' }) as never }),
   });
   return { app, store, feeds, log };
 }
@@ -113,5 +115,31 @@ describe('desk routes', () => {
     expect(codes.slice(8)).toEqual([429, 429]);
     // Even the right password waits out the window.
     expect((await app.request('/desk/login', form({ user: 'ana', password: 'senha-da-ana' }))).status).toBe(429);
+  });
+
+  it('refuses the feed actions without the CSRF token (403) and writes nothing', async () => {
+    const { app, feeds } = await deskApp();
+    const cookie = await signIn(app);
+    const headers = { 'content-type': 'application/x-www-form-urlencoded', cookie };
+    await feeds.addManaged({ url: 'http://127.0.0.1:9/keep.xml', title: null, section: null, intervalS: null, addedBy: 'test' });
+    expect((await app.request('/desk/feeds/add', { ...form({ url: 'http://127.0.0.1:9/new.xml' }), headers })).status).toBe(403);
+    expect((await app.request('/desk/feeds/remove', { ...form({ url: 'http://127.0.0.1:9/keep.xml', _csrf: 'wrong' }), headers })).status).toBe(403);
+    const body = new FormData();
+    body.append('opml', new File(['<opml version="2.0"><body><outline xmlUrl="http://127.0.0.1:9/x.xml"/></body></opml>'], 'f.opml', { type: 'text/x-opml' }));
+    expect((await app.request('/desk/feeds/import', { method: 'POST', body, headers: { cookie } })).status).toBe(403);
+    expect((await feeds.managed()).map((m) => m.url)).toEqual(['http://127.0.0.1:9/keep.xml']);
+    // With the token the remove goes through (and the page marks nothing else removable).
+    const page = await (await app.request('/desk/feeds', { headers: { cookie } })).text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    expect(page).toContain('action="/desk/feeds/remove"');
+    const ok = await app.request('/desk/feeds/remove', { ...form({ url: 'http://127.0.0.1:9/keep.xml', _csrf: csrf }), headers });
+    expect(ok.status).toBe(200);
+    expect(await feeds.managed()).toEqual([]);
+    const big = new FormData();
+    big.append('_csrf', csrf);
+    big.append('opml', new File(['x'.repeat(1024 * 1024 + 100 * 1024)], 'big.opml', { type: 'text/x-opml' }));
+    expect((await app.request('/desk/feeds/import', { method: 'POST', body: big, headers: { cookie } })).status).toBe(413);
+    const exp = await app.request('/desk/feeds/export', { headers: { cookie } });
+    expect(exp.headers.get('content-disposition')).toMatch(/^attachment/);
   });
 });
