@@ -24,7 +24,7 @@ let site: FeedServer;
 let browser: Browser;
 let dir: string;
 
-describe.skipIf(!existsSync(CHROMIUM))('desk preview for WhatsApp in Chromium', () => {
+describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('desk preview for WhatsApp in Chromium', () => {
   beforeAll(async () => {
     dir = tempDir('manchete-desk-wa-');
     const databaseUrl = `sqlite:${join(dir, 'db.sqlite')}`;
