@@ -1,5 +1,6 @@
-import { MAX_REPLY, capReply, formatWhen } from './format.js';
+import { formatWhen } from './format.js';
 import type { PendingDigest } from './pending.js';
+import { confirmationReply } from './confirm-reply.js';
 import { say, matchByName, type CommandEnv, type CommandSpec, type Ctx } from './context.js';
 import type { PushDestination } from './services.js';
 import { truncateEcho, type ParsedCommand } from './text.js';
@@ -69,24 +70,13 @@ async function digest(env: CommandEnv, ctx: Ctx, cmd: ParsedCommand): Promise<Re
   });
   await env.audit(ctx, 'digest', 'awaiting_confirmation', { destination: dest.id, code: p.code, articles: preview.articles, waiting: preview.waiting });
 
-  const parts = [
+  return confirmationReply(
+    ctx,
+    p.code,
+    env.confirmTtlMs,
     ctx.t('digest.preview', { text: preview.text, destination: dest.label, count: preview.articles, waiting: preview.waiting }),
     ctx.t('digest.ask', { destination: dest.label, next }),
-  ];
-  const minutes = Math.round(env.confirmTtlMs / 60_000);
-  if (!ctx.canShowButtons) parts.push(ctx.t('push.confirmHint', { code: p.code, minutes }));
-  const tail = parts.slice(1).join('\n\n');
-  const text = `${capReply(parts[0]!, MAX_REPLY - tail.length - 2)}\n\n${tail}`;
-  if (!ctx.canShowButtons) return [{ text }];
-  return [
-    {
-      text,
-      buttons: [
-        { label: ctx.t('push.button.ok'), data: `push:ok:${p.code}` },
-        { label: ctx.t('push.button.no'), data: `push:no:${p.code}` },
-      ],
-    },
-  ];
+  );
 }
 
 /** Queues the digest a confirmation names (push-flow's `/confirmar` and button hand it over). */

@@ -1,7 +1,8 @@
-import { MAX_REPLY, capReply, formatWhen } from './format.js';
+import { formatWhen } from './format.js';
 import type { MessageKey } from './i18n.js';
 import type { PendingConfirmation, PendingPush } from './pending.js';
 import { cancelDigest, confirmDigest } from './digest-flow.js';
+import { confirmationReply } from './confirm-reply.js';
 import { say, matchByName, type CommandEnv, type CommandSpec, type Ctx } from './context.js';
 import { PushPrepareError, type ChatRef, type PushDestination, type PushPreview, type PushProgress } from './services.js';
 import { parseHttpUrl, truncateEcho, type ParsedCommand } from './text.js';
@@ -104,27 +105,15 @@ async function push(env: CommandEnv, ctx: Ctx, cmd: ParsedCommand): Promise<Repl
     pushedBefore: last ? last.at.toISOString() : null,
   }, preview.articleId);
 
-  const parts = [
+  return confirmationReply(
+    ctx,
+    p.code,
+    env.confirmTtlMs,
     ctx.t('push.preview', { text: preview.text, count: destinations.length, destinations: destLabels(destinations) }),
     last
       ? ctx.t('push.already', { when: formatWhen(last.at, ctx.now, ctx.locale, env.timeZone), by: truncateEcho(last.by, 64) })
       : ctx.t('push.ask'),
-  ];
-  const minutes = Math.round(env.confirmTtlMs / 60_000);
-  if (!ctx.canShowButtons) parts.push(ctx.t('push.confirmHint', { code: p.code, minutes }));
-  // A long preview is cut to fit; the question (and the code to type, without buttons) must survive, so only the preview is.
-  const tail = parts.slice(1).join('\n\n');
-  const text = `${capReply(parts[0]!, MAX_REPLY - tail.length - 2)}\n\n${tail}`;
-  if (!ctx.canShowButtons) return [{ text }];
-  return [
-    {
-      text,
-      buttons: [
-        { label: ctx.t('push.button.ok'), data: `push:ok:${p.code}` },
-        { label: ctx.t('push.button.no'), data: `push:no:${p.code}` },
-      ],
-    },
-  ];
+  );
 }
 
 /** Finds the confirmation a code (or, with none given, the editor's only pending push or digest) refers to. */
