@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { browserAvailable, launchChromium } from './browser.js';
 import { loadConfig } from '../../src/config.js';
 import { startApp, type App } from '../../src/main.js';
 import { createPlatformModules } from '../../src/platforms/index.js';
@@ -19,7 +20,6 @@ import { articlePage, rss, tempDir, until, type Story } from '../e2e/helpers.js'
  * With DESK_SCREENSHOTS=1 the same run writes docs/desk-*.png at desktop and phone sizes.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const seedFile = resolve(repoRoot, '../shared/seeds/000_7e1905dfbb2939a1.txt');
 const SHOTS = process.env.DESK_SCREENSHOTS === '1';
@@ -53,10 +53,8 @@ async function signIn(page: Page, password = PASSWORD) {
   await page.click('button[type=submit]');
 }
 
-// Skipped on a machine without the browser, except in CI (`.ci/run` installs it), where missing must fail.
-const available = existsSync(CHROMIUM) || !!process.env.CI;
 
-describe.skipIf(!available)('web desk in Chromium', () => {
+describe.skipIf(!browserAvailable)('web desk in Chromium', () => {
   beforeAll(async () => {
     dir = tempDir('manchete-desk-');
     stories = [{ id: 'a1', title: 'Primeira notícia da manhã', section: 'Mundo', minute: 1 }];
@@ -82,10 +80,7 @@ describe.skipIf(!available)('web desk in Chromium', () => {
     const platforms = await createPlatformModules(config, mem.logger, EMPTY_ROUTES);
     app = await startApp({ config, logger: mem.logger, platforms, routes: EMPTY_ROUTES, print: () => undefined, deskLiveMs: 200 });
     await until(async () => (await app.feeds.get(site.urlFor('/feed.xml')))?.primed_at != null, 10_000, 'the first poll');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

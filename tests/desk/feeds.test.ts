@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { browserAvailable, launchChromium } from './browser.js';
 import { loadConfig } from '../../src/config.js';
 import { startApp, type App } from '../../src/main.js';
 import { createPlatformModules } from '../../src/platforms/index.js';
@@ -18,7 +19,6 @@ import { rss, tempDir, until } from '../e2e/helpers.js';
  * exported as a download.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const CHANNEL = -1001000000010;
 const PASSWORD = 'senha-da-redacao-123';
 
@@ -36,7 +36,7 @@ async function signIn(page: Page) {
   await page.waitForURL(/\/desk\/$/);
 }
 
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('desk Feeds page in Chromium', () => {
+describe.skipIf(!browserAvailable)('desk Feeds page in Chromium', () => {
   beforeAll(async () => {
     dir = tempDir('manchete-desk-feeds-');
     site = await startFeedServer({});
@@ -62,10 +62,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('desk Feeds page in Ch
     const mem = memoryLogger();
     const platforms = await createPlatformModules(config, mem.logger, EMPTY_ROUTES);
     app = await startApp({ config, logger: mem.logger, platforms, routes: EMPTY_ROUTES, print: () => undefined, deskLiveMs: 100 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

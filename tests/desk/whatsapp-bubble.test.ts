@@ -1,7 +1,8 @@
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { browserAvailable, launchChromium } from './browser.js';
 import { loadConfig } from '../../src/config.js';
 import { startApp, type App } from '../../src/main.js';
 import { createWhatsAppModule } from '../../src/platforms/whatsapp/module.js';
@@ -14,7 +15,6 @@ import { articlePage, rss, tempDir, until } from '../e2e/helpers.js';
 
 /** The desk's preview draws a WhatsApp bubble for a WhatsApp destination (the fake socket, the whole app, Chromium). */
 
-const CHROMIUM = '/usr/bin/chromium';
 const GROUP = '120363000000000001@g.us';
 const OWN = '5511900000000@s.whatsapp.net';
 const PASSWORD = 'senha-da-redacao-123';
@@ -24,7 +24,7 @@ let site: FeedServer;
 let browser: Browser;
 let dir: string;
 
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('desk preview for WhatsApp in Chromium', () => {
+describe.skipIf(!browserAvailable)('desk preview for WhatsApp in Chromium', () => {
   beforeAll(async () => {
     dir = tempDir('manchete-desk-wa-');
     const databaseUrl = `sqlite:${join(dir, 'db.sqlite')}`;
@@ -57,7 +57,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('desk preview for What
     await until(() => sockets.sockets.length > 0, 5_000, 'a socket');
     sockets.last().open();
     await until(() => whatsapp.state() === 'open', 5_000, 'open');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
