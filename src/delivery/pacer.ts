@@ -111,8 +111,25 @@ export function isGroupLike(dest: Destination): boolean {
  * over all instances. Without one (SQLite: one process) the pacer's own global gap is the whole budget.
  */
 export interface GlobalBudget {
-  /** Takes the next free slot `gapMs` after the last one; resolves with how long to wait for it (ms, ≥ 0). */
+  /** Takes the next free slot `gapMs` after the last one; resolves with its time on this host's clock (epoch ms). */
   take(gapMs: number): Promise<number>;
+}
+
+/** A shared slot missed by more than this (the process was busy) is not used: the send takes a fresh one. */
+const SHARED_LATE_MS = 10;
+
+/**
+ * Waits for a slot of a shared budget. A send that wakes up late would land close to the next instance's
+ * send (Telegram counts arrivals in a sliding window), so a missed slot is given up and a fresh one taken,
+ * at most twice; then it goes. A budget that cannot answer (the database is away) rejects.
+ */
+export async function waitShared(budget: GlobalBudget, gapMs: number, clock: () => number = Date.now): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const at = await budget.take(gapMs);
+    const wait = at - clock();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (clock() - at <= SHARED_LATE_MS) return;
+  }
 }
 
 interface ChatState {
@@ -245,8 +262,7 @@ export class Pacer {
     if (!this.budget) return;
     // 2 % more margin than the local gap (95 % of the ceiling in all): slots are exact on the database's
     // clock, but the instances' requests reach the platform with more jitter than one process's.
-    const wait = await this.budget.take(this.policy.globalGapMs * 1.02);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    await waitShared(this.budget, this.policy.globalGapMs * 1.02, clock);
     const chat = this.chats.get(dest.chatId);
     const at = clock();
     if (chat && at > chat.last) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pacer, replyReserve, telegramPolicy, whatsappPolicy } from '../../src/delivery/pacer.js';
+import { Pacer, replyReserve, telegramPolicy, waitShared, whatsappPolicy } from '../../src/delivery/pacer.js';
 import type { Destination } from '../../src/delivery/types.js';
 
 const tg = (chatId: string): Destination => ({ id: `telegram:${chatId}`, platform: 'telegram', chatId, threadId: null, options: {} });
@@ -163,5 +163,41 @@ describe('WhatsApp reply reserve', () => {
     shared.reserve(wa('a@g.us'), 0, 'reply');
     shared.reserve(wa('b@g.us'), 0, 'article');
     expect(shared.waitFor(wa('c@g.us'), 0, 'reply')).toBe(3_600_000);
+  });
+});
+
+describe('waitShared (the budget several instances share)', () => {
+  it('waits for the slot, and a slot missed by more than 10 ms is given up for a fresh one (at most three tries)', async () => {
+    let now = 1_000;
+    const asked: number[] = [];
+    // A budget whose slots are always 100 ms ahead; this "process" wakes 30 ms late twice, then on time.
+    let lateness = [30, 30, 0];
+    const budget = {
+      take: async (gap: number) => {
+        asked.push(gap);
+        return now + 100;
+      },
+    };
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = ((fn: () => void, ms: number) => {
+      now += ms + (lateness.shift() ?? 0);
+      return realSetTimeout(fn, 0);
+    }) as typeof setTimeout;
+    try {
+      await waitShared(budget, 35, () => now);
+      expect(asked).toEqual([35, 35, 35]);
+      expect(now).toBe(1_000 + 130 + 130 + 100);
+      // Always late: it goes after the third slot rather than never.
+      asked.length = 0;
+      lateness = [50, 50, 50];
+      await waitShared(budget, 35, () => now);
+      expect(asked).toHaveLength(3);
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+  });
+
+  it('a budget that cannot answer rejects (the send goes back to the queue)', async () => {
+    await expect(waitShared({ take: () => Promise.reject(new Error('connection refused')) }, 35)).rejects.toThrow('connection refused');
   });
 });
