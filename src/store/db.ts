@@ -184,6 +184,10 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
+    // Checkpoint every 4000 pages (16 MB of WAL) instead of 1000: the outbox changes the same pages over
+    // and over (a fan-out rewrites the queue's index pages with every claim), and each checkpoint copies
+    // them into the file inline, on a commit. Measured: 10,000 sends about 5 % less CPU.
+    sqlite.pragma('wal_autocheckpoint = 4000');
     db = new Kysely<Database>({ dialect: new SqliteDialectKeepingErrors(sqlite, cachedStatements(sqlite)) });
     dialect = 'sqlite';
   } else if (/^postgres(ql)?:\/\//.test(url)) {
