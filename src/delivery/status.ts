@@ -112,6 +112,26 @@ export async function feedsAndQueues(app: Pick<StatusSources, 'feeds' | 'outbox'
   };
 }
 
+/** WebSub subscriptions (sources/websub.ts) as `/health` and `/metrics` report them. */
+export interface WebSubStatus {
+  /** Subscriptions by state: `live`, `pending`, `failed`, `denied`, `unsubscribing`. */
+  states: Record<string, number>;
+  /** The ones not live, with why (the feed is polled at the normal interval meanwhile). */
+  notLive: { feed: string; hub: string; state: string; error: string | null; retryAt: string | null }[];
+}
+
+/** Reads the WebSub subscriptions; null when there are none (no hub advertised, or PUBLIC_URL unset). */
+export async function websubStatus(store: Store): Promise<WebSubStatus | null> {
+  const rows = await store.db.selectFrom('websub_subscriptions').select(['feed_url', 'hub', 'state', 'last_error', 'next_attempt_at']).orderBy('feed_url').execute();
+  if (rows.length === 0) return null;
+  const states: Record<string, number> = {};
+  for (const r of rows) states[r.state] = (states[r.state] ?? 0) + 1;
+  return {
+    states,
+    notLive: rows.filter((r) => r.state !== 'live').map((r) => ({ feed: r.feed_url, hub: r.hub, state: r.state, error: r.last_error, retryAt: r.next_attempt_at })),
+  };
+}
+
 /** `/health`: red only when deliveries cannot go out at all. */
 export async function health(app: StatusSources) {
   const now = platformsNow(app);
@@ -149,12 +169,15 @@ export async function health(app: StatusSources) {
   }
   const fq = await feedsAndQueues(app);
   const failing = fq.feeds.filter((f) => f.failures > 0);
+  const websub = await websubStatus(app.store);
   return {
     ok: true,
     platforms,
     degraded,
     paused: (await getPauseState(app.store.db)).paused,
     feeds: { total: fq.feeds.length, failing: failing.map((f) => ({ url: f.url, failures: f.failures, error: f.lastError })) },
+    // A subscription that is not live is reported, not fatal: its feed is polled at the normal interval.
+    ...(websub ? { websub } : {}),
     deliveries: fq.deliveries,
     dispatcher,
   };
@@ -181,9 +204,13 @@ export async function metrics(app: StatusSources): Promise<Metric[]> {
   // The store-backed figures only while the store answers; the dispatcher's own are always there.
   if (fault) return own;
   const fq = await feedsAndQueues(app);
+  const websub = await websubStatus(app.store);
   return [
     { name: 'manchete_deliveries', help: 'Deliveries in the outbox by status.', type: 'gauge', values: Object.entries(fq.deliveries).map(([status, value]) => ({ labels: { status }, value })) },
     ...own,
     { name: 'manchete_feed_failures', help: 'Consecutive failures per feed.', type: 'gauge', values: fq.feeds.map((f) => ({ labels: { feed: f.url }, value: f.failures })) },
+    ...(websub
+      ? [{ name: 'manchete_websub_subscriptions', help: 'WebSub subscriptions by state (live: the hub pushes; others: polled at the normal interval).', type: 'gauge' as const, values: Object.entries(websub.states).map(([state, value]) => ({ labels: { state }, value })) }]
+      : []),
   ];
 }

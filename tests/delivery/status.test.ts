@@ -6,6 +6,7 @@ import { FeedRepo } from '../../src/store/feeds.js';
 import { Outbox } from '../../src/delivery/outbox.js';
 import { DestinationRegistry } from '../../src/delivery/destinations.js';
 import type { Platform } from '../../src/render/types.js';
+import { WebSubRepo } from '../../src/store/websub.js';
 
 /** The platform lines /health, /metrics and /status share, from real breakers. */
 
@@ -68,6 +69,28 @@ describe('feedsAndQueues: the feed and queue part of /status, /health and /metri
       const m = await metrics({ ...sources, dispatcher } as never);
       expect(m.find((x) => x.name === 'manchete_feed_failures')!.values.map((v) => v.value)).toEqual([0, 3]);
       expect(m.find((x) => x.name === 'manchete_deliveries')!.values).toEqual([{ labels: { status: 'pending' }, value: 2 }]);
+      // No WebSub subscription: neither surface mentions WebSub.
+      expect(h).not.toHaveProperty('websub');
+      expect(m.find((x) => x.name === 'manchete_websub_subscriptions')).toBeUndefined();
+
+      // One live subscription and one the hub refused: both counted, the refused one named with its reason.
+      const repo = new WebSubRepo(store.db);
+      const sub = (id: string, feed: string, state: string, error: string | null) => ({
+        id, feed_url: feed, hub: 'https://hub.example/', topic: feed, secret: 's'.repeat(64), state, pending_mode: null, lease_seconds: 86_400,
+        requested_at: null, verified_at: null, expires_at: null, next_attempt_at: error ? '2026-12-02T18:00:00.000Z' : null, last_error: error, last_notified_at: null, created_at: '2026-12-02T12:00:00.000Z',
+      });
+      await repo.insert(sub('a1', 'https://a.example/feed', 'live', null));
+      await repo.insert(sub('b1', 'https://b.example/feed', 'denied', 'denied: topic not allowed'));
+      const h2 = await health({ ...sources, dispatcher } as never);
+      expect(h2).toMatchObject({
+        ok: true,
+        websub: { states: { live: 1, denied: 1 }, notLive: [{ feed: 'https://b.example/feed', hub: 'https://hub.example/', state: 'denied', error: 'denied: topic not allowed', retryAt: '2026-12-02T18:00:00.000Z' }] },
+      });
+      const m2 = await metrics({ ...sources, dispatcher } as never);
+      expect(m2.find((x) => x.name === 'manchete_websub_subscriptions')!.values).toEqual([
+        { labels: { state: 'live' }, value: 1 },
+        { labels: { state: 'denied' }, value: 1 },
+      ]);
     } finally {
       await store.close();
     }
