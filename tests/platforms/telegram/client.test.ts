@@ -1,7 +1,7 @@
 import { Telegraf } from 'telegraf';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { PlatformSendError } from '../../../src/delivery/types.js';
-import { TelegramApiError, createTelegramClient, type TelegramApiClient } from '../../../src/platforms/telegram/client.js';
+import { TelegramApiError, createBotApiTransport, createTelegramClient, type TelegramApiClient } from '../../../src/platforms/telegram/client.js';
 import { TG_ERRORS, startFakeTelegram, type FakeTelegram } from '../../fakes/telegram-api.js';
 import { TOKEN } from './helpers.js';
 
@@ -158,5 +158,42 @@ describe('the Telegram client against the fake Bot API (real telegraf over loopb
     fake.failNext('sendMessage', 1, TG_ERRORS.blocked);
     await failure(client.call('sendMessage', { chat_id: '@canal', text: 'x' }));
     expect(seen).toEqual(['sendMessage:forbidden']);
+  });
+});
+
+describe('the keep-alive Bot API transport enforces the deadline itself', () => {
+  let fake: FakeTelegram;
+  afterEach(async () => {
+    await fake.close();
+  });
+
+  test('a hanging call is cut off at the deadline and its connection freed: with one connection, the next call goes through', async () => {
+    fake = await startFakeTelegram({ limits: false });
+    fake.addChat({ id: -1001, type: 'channel', username: 'canal', title: 'Canal' });
+    const transport = createBotApiTransport({ apiRoot: fake.apiRoot, token: TOKEN, connections: 1 });
+    expect(transport.enforcesDeadline).toBe(true);
+    const client = createTelegramClient({ transport, token: TOKEN, timeoutMs: 300 });
+    try {
+      fake.failNext('sendMessage', 1, TG_ERRORS.hang);
+      const started = Date.now();
+      const e = await failure(client.call('sendMessage', { chat_id: '@canal', text: 'x' }));
+      expect(e).toMatchObject({ kind: 'transient', code: 'timeout', method: 'sendMessage' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // The only connection was given back by undici's own limit: a later call is answered.
+      const msg = await client.call('sendMessage', { chat_id: '@canal', text: 'depois' }, { timeoutMs: 5_000 });
+      expect(msg.message_id).toBeGreaterThan(0);
+      expect(fake.sentTo('@canal').map((m) => m.text)).toContain('depois');
+      // The caller's own signal still aborts a call at once.
+      fake.failNext('getUpdates', 1, TG_ERRORS.hang);
+      const ac = new AbortController();
+      const t0 = Date.now();
+      const aborted = client.call('getUpdates', { timeout: 0 }, { timeoutMs: 60_000, signal: ac.signal });
+      setTimeout(() => ac.abort(), 50);
+      await failure(aborted);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    } finally {
+      await transport.close();
+    }
   });
 });
