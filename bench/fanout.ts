@@ -1,7 +1,8 @@
 /**
  * Fan-out of one article to many private chats through the Bot API client as module.ts builds it (our keep-alive
  * transport, telegraf for types and uploads) and the fake Bot API
- * (in its own process), with the dispatcher, pacer and a SQLite outbox as in production.
+ * (in its own process, warmed up first: see fake-telegram-process.ts), with the dispatcher, pacer and a
+ * SQLite outbox as in production.
  *   fanout.ts limited <chats>      Telegram's limits enforced by the fake; Manchete paces at 30 msg/s.
  *   fanout.ts unlimited <count>    The fake's limits lifted and no pacing: Manchete's own overhead.
  *   fanout.ts backlog <pending>    RSS with that many pending deliveries in the outbox while draining.
@@ -33,7 +34,7 @@ const TOKEN = '123456789:AAH-bench_token_0123456789abcdefghijk';
 const NO_LIMITS: PacingPolicy = { globalGapMs: 0, globalJitterMs: 0, chatGapMs: 0, groupWindow: null, globalWindow: null };
 
 const dir = mkdtempSync(join(tmpdir(), 'manchete-bench-'));
-const fake = await fakeTelegramProcess({ limits: mode === 'limited' || mode === 'paid' });
+const fake = await fakeTelegramProcess({ limits: mode === 'limited' || mode === 'paid', warm: 5000 });
 const rss = rssSampler();
 const logger = createLogger({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));
 const store = await openStore(`sqlite:${join(dir, 'db.sqlite')}`);

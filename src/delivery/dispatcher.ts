@@ -118,6 +118,8 @@ export class Dispatcher {
   private queue: QueueEntry[] = [];
   private queueDirty = true;
   private queueReadAt = 0;
+  /** The last read returned fewer rows than it asked for: the queue held every pending row there was. */
+  private queueComplete = false;
   private readonly busyChats = new Set<string>();
   private readonly inFlight = new Map<number, Promise<void>>();
   private readonly breakerFor = new Map<string, Breaker>();
@@ -366,14 +368,19 @@ export class Dispatcher {
   private async pass(): Promise<number> {
     const { outbox, senders, concurrency } = this.opts;
     this.progress();
-    // Re-read when told there is new work, when a retry was scheduled, when the window ran low, and at
-    // least every few seconds (another instance or the CLI may have queued work).
+    // Re-read when told there is new work, when a retry was scheduled, when the window ran low while more
+    // rows wait behind it, and at least every few seconds (another instance or the CLI may have queued
+    // work): every second when the last read held the whole queue (it is small then), and not at every
+    // answer, which at the end of a fan-out would read the same few rows again a hundred times.
     const nowMs = this.opts.clock();
-    if (this.queueDirty || this.queue.length < this.opts.windowSize / 4 || nowMs - this.queueReadAt > 5_000) {
+    const age = nowMs - this.queueReadAt;
+    const low = this.queue.length < this.opts.windowSize / 4;
+    if (this.queueDirty || (low && !this.queueComplete) || age > (this.queueComplete ? 1_000 : 5_000)) {
       this.queueDirty = false;
       this.queueReadAt = nowMs;
       const size = this.opts.windowSize + this.inFlight.size;
       let rows = await outbox.window(size);
+      this.queueComplete = rows.length < size;
       // A full window held by few chats (one platform down, one channel at its limit) would hide every
       // other chat's posts behind it: then read each chat's first rows instead.
       if (rows.length >= size && new Set(rows.map((r) => r.destination_id)).size < size / 4) {

@@ -32,7 +32,21 @@ export interface SentRecord {
 }
 
 /** Rows per statement: well under SQLite's bound-parameter limit with a few parameters per row. */
-const CHUNK = 100;
+const CHUNK = 128;
+
+/**
+ * A chunk padded with copies of its last item to the next power of two (at most CHUNK): `id IN (…)` and
+ * `CASE id WHEN …` mean the same with an id repeated, and the claim and sent statements then come in eight
+ * shapes instead of a hundred, so SQLite prepares each once and keeps it (a 64-row statement takes about
+ * 0.5 ms to prepare).
+ */
+function padded<T>(chunk: T[]): T[] {
+  let size = 1;
+  while (size < chunk.length) size *= 2;
+  if (size === chunk.length) return chunk;
+  const last = chunk[chunk.length - 1]!;
+  return [...chunk, ...Array.from({ length: size - chunk.length }, () => last)];
+}
 
 export interface NewDelivery {
   articleId: string | null;
@@ -159,7 +173,7 @@ export class Outbox {
           claimed_until: new Date(now.getTime() + leaseMs).toISOString(),
           updated_at: now.toISOString(),
         })
-        .where('id', 'in', ids.slice(i, i + CHUNK))
+        .where('id', 'in', padded(ids.slice(i, i + CHUNK)))
         // coalesce() keeps SQLite on the primary key: on a bare `status =` it walks the queue index over
         // every pending row (100,000 in a backlog) for each claim. Same meaning on PostgreSQL.
         .where(sql<string>`coalesce(status, '')`, '=', 'pending')
@@ -192,7 +206,7 @@ export class Outbox {
     const now = this.clock().toISOString();
     const write = async (db: Db) => {
       for (let i = 0; i < items.length; i += CHUNK) {
-        const chunk = items.slice(i, i + CHUNK);
+        const chunk = padded(items.slice(i, i + CHUNK));
         const pick = (value: (r: SentRecord) => string | null) =>
           chunk.length === 1 ? sql<string | null>`${value(chunk[0]!)}` : sql<string | null>`CASE id ${sql.join(chunk.map((r) => sql`WHEN ${r.id} THEN ${value(r)}`), sql` `)} END`;
         await db

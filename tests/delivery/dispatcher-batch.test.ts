@@ -109,6 +109,38 @@ describe('batched claims', () => {
     expect(await outbox.get(ids[1]!)).toMatchObject({ status: 'sent', message_ids: '["11","12"]', last_error: 'sent as plain text' });
   });
 
+  it('claims and sent-writes of any size come in a few statement shapes, and each row is changed once, with its own values', async () => {
+    const { Kysely, SqliteDialect } = await import('kysely');
+    const Sqlite = (await import('better-sqlite3')).default;
+    const texts = new Set<string>();
+    const logged = new Kysely<never>({
+      dialect: new SqliteDialect({ database: new Sqlite(join(dir, 'db.sqlite')) }),
+      log: (e) => void texts.add(e.query.sql),
+    });
+    closers.push(() => logged.destroy());
+    const box = new Outbox(logged as never);
+    const ids = await box.enqueue(Array.from({ length: 360 }, (_, i) => ({ articleId: `a${i}`, destinationId: 'telegram:1', kind: 'article' as const, priority: 0, payload: text(`n${i}`) })));
+    texts.clear();
+    let at = 0;
+    for (let size = 1; size <= 20; size++) {
+      const chunk = ids.slice(at, at + size);
+      at += size;
+      const claimed = await box.claimMany(chunk, 'me', 60_000);
+      expect([...claimed.keys()]).toEqual(chunk);
+      await box.markSentMany(chunk.map((id) => ({ id, messageIds: [`m${id}`], note: id % 2 ? 'nota' : null })));
+    }
+    // Sizes 1 to 20: six shapes each for claims and for sent-writes (1, 2, 4, 8, 16 and 32 rows), not twenty.
+    expect([...texts].filter((t) => t.includes('"claimed_by" = ?') && t.startsWith('update')).length).toBeLessThanOrEqual(12);
+    const rows = await Promise.all(ids.slice(0, at).map((id) => box.get(id)));
+    for (const r of rows) expect(r).toMatchObject({ status: 'sent', message_ids: JSON.stringify([`m${r!.id}`]), attempts: 1, last_error: r!.id % 2 ? 'nota' : null });
+    expect(await box.get(ids[at]!)).toMatchObject({ status: 'pending', attempts: 0 });
+    texts.clear();
+    // More than one statement's worth (128 rows) in one call: two chunks, every row claimed once.
+    const rest = ids.slice(at);
+    expect((await box.claimMany(rest, 'me', 60_000)).size).toBe(rest.length);
+    expect([...texts].filter((t) => t.startsWith('update')).length).toBe(2);
+  });
+
   it('two dispatch loops on one outbox never send a row twice', async () => {
     const dests = await subscribers(300);
     await outbox.enqueue(dests.map((d, i) => ({ articleId: 'a1', destinationId: d, kind: 'article' as const, priority: 0, payload: text(`notícia ${i}`) })));

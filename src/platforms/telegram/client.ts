@@ -1,5 +1,5 @@
 import type { Telegram } from 'telegraf';
-import { Pool } from 'undici';
+import { Pool, errors as undiciErrors } from 'undici';
 import { TelegramTimeoutError, classifyTelegramError } from './errors.js';
 
 export { TelegramApiError, type TelegramApiFailure } from './errors.js';
@@ -183,6 +183,8 @@ export interface BotApiTransportOptions {
   connections?: number;
   /** Used for payloads that upload a file (multipart), which this transport does not encode. */
   fallback?: ApiCall;
+  /** An answer longer than this fails the call (transient). Default 32 MB, far above any Bot API answer. */
+  maxAnswerBytes?: number;
 }
 
 /** A Bot API answer with `ok: false`, in the shape `classifyTelegramError` reads (`response.error_code`…). */
@@ -211,34 +213,89 @@ export function createBotApiTransport(opts: BotApiTransportOptions): ApiCall & {
   const base = new URL(`./bot${opts.token}/`, opts.apiRoot.endsWith('/') ? opts.apiRoot : `${opts.apiRoot}/`);
   const pool = new Pool(base.origin, { connections: opts.connections ?? 64, keepAliveTimeout: 30_000, pipelining: 1 });
   const prefix = base.pathname;
+  const maxAnswer = opts.maxAnswerBytes ?? MAX_ANSWER_BYTES;
   const call = async (method: string, payload: Record<string, unknown>, o: CallOptions): Promise<unknown> => {
     if (opts.fallback && hasUpload(payload)) return withDeadline(opts.fallback, method, payload, o);
-    const res = await pool.request({
-      path: `${prefix}${method}`,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(payload, (_k, v: unknown) => (v === null ? undefined : v)),
-      // The deadline as undici's own limits (it frees the connection when they pass); a signal only when
-      // the caller has one to abort with.
-      ...(o.timeoutMs ? { headersTimeout: o.timeoutMs, bodyTimeout: o.timeoutMs } : {}),
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
-    const text = await res.body.text();
+    const res = await post(pool, `${prefix}${method}`, JSON.stringify(payload, dropNulls), o, maxAnswer);
     let data: { ok?: unknown; result?: unknown; error_code?: unknown; description?: unknown; parameters?: unknown };
     try {
-      data = JSON.parse(text) as typeof data;
+      data = JSON.parse(res.text) as typeof data;
     } catch {
-      if (res.statusCode >= 500) throw new BotApiAnswer({ error_code: res.statusCode, description: `HTTP ${res.statusCode}` });
-      throw Object.assign(new Error(`${method}: HTTP ${res.statusCode}, and the answer is not JSON (a proxy in the way?)`), { name: 'FetchError' });
+      if (res.status >= 500) throw new BotApiAnswer({ error_code: res.status, description: `HTTP ${res.status}` });
+      throw Object.assign(new Error(`${method}: HTTP ${res.status}, and the answer is not JSON (a proxy in the way?)`), { name: 'FetchError' });
     }
     if (data.ok === true) return data.result;
     throw new BotApiAnswer({
-      error_code: typeof data.error_code === 'number' ? data.error_code : res.statusCode,
-      description: typeof data.description === 'string' ? data.description : `HTTP ${res.statusCode}`,
+      error_code: typeof data.error_code === 'number' ? data.error_code : res.status,
+      description: typeof data.description === 'string' ? data.description : `HTTP ${res.status}`,
       ...(data.parameters && typeof data.parameters === 'object' ? { parameters: data.parameters as Record<string, unknown> } : {}),
     });
   };
   return Object.assign(call, { close: () => pool.close(), enforcesDeadline: true });
+}
+
+/** telegraf's encoding: a null field is left out rather than sent as `null`. */
+const dropNulls = (_k: string, v: unknown) => (v === null ? undefined : v);
+
+/** More than any Bot API answer (a full getUpdates page is well under 1 MB). */
+const MAX_ANSWER_BYTES = 32 * 1024 * 1024;
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/**
+ * One POST through undici's dispatcher interface, the answer collected as text. `pool.request` would
+ * wrap every answer in a readable stream and every call in its own handler classes: at a thousand
+ * messages a second that machinery, not the network, was most of the transport's CPU. The deadline is
+ * undici's own (`headersTimeout`/`bodyTimeout`, which free the connection when they pass); the caller's
+ * signal aborts the request with undici's `AbortError`.
+ */
+function post(pool: Pool, path: string, body: string, o: CallOptions, maxBytes: number): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const signal = o.signal;
+    if (signal?.aborted) return reject(new undiciErrors.RequestAbortedError());
+    let abortRequest: ((err: Error) => void) | null = null;
+    let status = 0;
+    let size = 0;
+    const chunks: Buffer[] = [];
+    const onAbort = () => abortRequest?.(new undiciErrors.RequestAbortedError());
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal?.removeEventListener('abort', onAbort);
+    pool.dispatch(
+      {
+        path,
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body,
+        ...(o.timeoutMs ? { headersTimeout: o.timeoutMs, bodyTimeout: o.timeoutMs } : {}),
+      },
+      {
+        onConnect(abort) {
+          abortRequest = abort;
+          if (signal?.aborted) abort(new undiciErrors.RequestAbortedError());
+        },
+        onHeaders(statusCode) {
+          status = statusCode;
+          return true;
+        },
+        onData(chunk) {
+          size += chunk.length;
+          if (size > maxBytes) {
+            abortRequest?.(Object.assign(new Error(`the Bot API answer is over ${maxBytes} bytes (a proxy in the way?)`), { name: 'FetchError' }));
+            return false;
+          }
+          chunks.push(chunk);
+          return true;
+        },
+        onComplete() {
+          done();
+          resolve({ status, text: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8') });
+        },
+        onError(err) {
+          done();
+          reject(err);
+        },
+      },
+    );
+  });
 }
 
 /** An upload through the fallback (telegraf, which knows only signals): aborted once `timeoutMs` passes. */

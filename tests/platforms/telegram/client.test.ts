@@ -196,4 +196,54 @@ describe('the keep-alive Bot API transport enforces the deadline itself', () => 
       await transport.close();
     }
   });
+
+  test('answers that are not Telegram\'s: a proxy\'s 502 page is server_error, a 200 page is transient, an endless answer is cut at the cap', async () => {
+    fake = await startFakeTelegram({ limits: false });
+    fake.addChat({ id: -1001, type: 'channel', username: 'canal', title: 'Canal' });
+    const transport = createBotApiTransport({ apiRoot: fake.apiRoot, token: TOKEN, connections: 1, maxAnswerBytes: 64 * 1024 });
+    const client = createTelegramClient({ transport, token: TOKEN, timeoutMs: 5_000 });
+    try {
+      fake.failNext('sendMessage', 1, { raw: { status: 502, body: '<html><body>Bad Gateway</body></html>' } });
+      expect(await failure(client.call('sendMessage', { chat_id: '@canal', text: 'x' }))).toMatchObject({ kind: 'transient', code: 'server_error', status: 502 });
+      fake.failNext('sendMessage', 1, { raw: { status: 200, body: '<html>captive portal</html>' } });
+      const page = await failure(client.call('sendMessage', { chat_id: '@canal', text: 'x' }));
+      expect(page.kind).toBe('transient');
+      expect(page.message).toMatch(/not JSON/);
+      fake.failNext('sendMessage', 1, { raw: { status: 200, body: 'x'.repeat(200 * 1024), contentType: 'application/json' } });
+      const big = await failure(client.call('sendMessage', { chat_id: '@canal', text: 'x' }));
+      expect(big.kind).toBe('transient');
+      expect(big.message).toMatch(/over 65536 bytes/);
+      expect(everything(big)).not.toContain(SECRET);
+      // An answer in many chunks, accents split across them, reads back whole; the one connection still works.
+      const text = 'Atenção, pôr do sol às 18h: café e pão. '.repeat(1_200);
+      fake.failNext('getChat', 1, { raw: { status: 200, body: JSON.stringify({ ok: true, result: { id: -1001, type: 'channel', title: text } }), contentType: 'application/json' } });
+      const chat = await client.call('getChat', { chat_id: '@canal' });
+      expect((chat as { title: string }).title).toBe(text);
+      const msg = await client.call('sendMessage', { chat_id: '@canal', text: 'depois' });
+      expect(msg.message_id).toBeGreaterThan(0);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  test('a signal already aborted never reaches the server; a null field is left out of the body', async () => {
+    fake = await startFakeTelegram({ limits: false });
+    fake.addChat({ id: -1001, type: 'channel', username: 'canal', title: 'Canal' });
+    const transport = createBotApiTransport({ apiRoot: fake.apiRoot, token: TOKEN });
+    const client = createTelegramClient({ transport, token: TOKEN, timeoutMs: 5_000 });
+    try {
+      const ac = new AbortController();
+      ac.abort();
+      await failure(client.call('sendMessage', { chat_id: '@canal', text: 'nunca' }, { signal: ac.signal }));
+      expect(fake.stats.requests).toBe(0);
+      const seen: Record<string, unknown>[] = [];
+      const stop = fake.script((c) => void seen.push(c.params));
+      await client.call('sendMessage', { chat_id: '@canal', text: 'sim', reply_markup: null } as never);
+      stop();
+      expect(seen[0]).toMatchObject({ chat_id: '@canal', text: 'sim' });
+      expect(seen[0]).not.toHaveProperty('reply_markup');
+    } finally {
+      await transport.close();
+    }
+  });
 });
