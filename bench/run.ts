@@ -4,7 +4,7 @@
  * Machines are shared and noisy: figures are medians within one run, and ratios compare two things
  * measured side by side in the same process.
  */
-import { idleRss, runScenario } from './lib.js';
+import { idleRss, median, runScenario } from './lib.js';
 
 const quick = process.argv.includes('--quick');
 type Row = { bench: string; measure: string; figure: string; target: string; ok: boolean };
@@ -31,10 +31,20 @@ rows.push(
   { bench: `fan-out ${chats} chats, limits on`, measure: '429s provoked', figure: String(limited.tooMany), target: '0', ok: num(limited.tooMany) === 0 },
 );
 
-const n = quick ? 2000 : 5000;
-process.stderr.write(`Telegram, limits lifted, ${n} messages…\n`);
-const unlimited = await runScenario('fanout', ['unlimited', String(n)]);
-rows.push({ bench: `${n} messages, limits off`, measure: 'Manchete overhead: messages/s over loopback HTTP', figure: num(unlimited.rate).toFixed(0), target: '≥ 3000', ok: num(unlimited.rate) >= 3000 });
+// 5,000 messages in either mode (the target's size), each run a fresh process: median of several, as one
+// run of two seconds on a shared machine says little.
+const unlimitedRuns = quick ? 3 : 5;
+process.stderr.write(`Telegram, limits lifted, 5000 messages, ${unlimitedRuns} runs…\n`);
+const rates: number[] = [];
+for (let i = 0; i < unlimitedRuns; i++) rates.push(num((await runScenario('fanout', ['unlimited', '5000'])).rate));
+const unlimitedRate = median(rates);
+rows.push({
+  bench: '5000 messages, limits off',
+  measure: `Manchete overhead: messages/s over loopback HTTP, median of ${unlimitedRuns} (${Math.min(...rates).toFixed(0)}–${Math.max(...rates).toFixed(0)})`,
+  figure: unlimitedRate.toFixed(0),
+  target: '≥ 3000',
+  ok: unlimitedRate >= 3000,
+});
 
 const subs = quick ? 3000 : 10_000;
 process.stderr.write(`Telegram paid broadcast to ${subs} private subscribers, 1000 msg/s enforced (about ${Math.round(subs / 970)} s)…\n`);
