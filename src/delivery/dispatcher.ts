@@ -370,13 +370,13 @@ export class Dispatcher {
     this.progress();
     // Re-read when told there is new work, when a retry was scheduled, when the window ran low while more
     // rows wait behind it or ran out, and at least every few seconds (another instance or the CLI may have
-    // queued work): every second when the last read held the whole queue (it is small then). Not at every
+    // queued work): every 250 ms when the last read held the whole queue (it is small then). Not at every
     // answer while the rows of a complete read are still being taken: at the end of a fan-out that read
     // the same hundred rows again a hundred times.
     const nowMs = this.opts.clock();
     const age = nowMs - this.queueReadAt;
     const low = this.queue.length < this.opts.windowSize / 4;
-    if (this.queueDirty || this.queue.length === 0 || (low && !this.queueComplete) || age > (this.queueComplete ? 1_000 : 5_000)) {
+    if (this.queueDirty || this.queue.length === 0 || (low && !this.queueComplete) || age > (this.queueComplete ? 250 : 5_000)) {
       this.queueDirty = false;
       this.queueReadAt = nowMs;
       const size = this.opts.windowSize + this.inFlight.size;

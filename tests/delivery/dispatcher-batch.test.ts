@@ -196,6 +196,25 @@ describe('batched claims', () => {
     // No line per send at info level.
     expect(mem.lines.filter((l) => l.includes('"event":"delivery.sent"') && l.includes('"level":30'))).toHaveLength(0);
   });
+
+  it('a queue read whole is not read again at every answer; a row queued behind it without a wake-up is still sent', async () => {
+    const dests = await subscribers(120);
+    await outbox.enqueue(dests.map((d, i) => ({ articleId: 'a1', destinationId: d, kind: 'article' as const, priority: 0, payload: text(`n ${i}`) })));
+    let reads = 0;
+    const window = outbox.window.bind(outbox);
+    outbox.window = (limit: number) => {
+      reads++;
+      return window(limit);
+    };
+    const d = makeDispatcher({ holder: 'me', concurrency: 16 });
+    await d.start();
+    await fake.waitFor(() => fake.sent.length >= 120, 10_000, '120 sends');
+    // 120 rows, 8 to 16 at a time: dozens of passes. Before, each read the (complete) queue again: 152 reads.
+    expect(reads).toBeLessThan(50);
+    // Queued by another process (no wake): seen by the next look.
+    await outbox.enqueue([{ articleId: 'a2', destinationId: dests[0]!, kind: 'article' as const, priority: 0, payload: text('depois') }]);
+    await fake.waitFor(() => fake.sent.length >= 121, 5_000, 'the late row');
+  });
 });
 
 describe('paid broadcasts through the dispatcher', () => {
