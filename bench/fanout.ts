@@ -25,7 +25,7 @@ import { Pacer, telegramPolicy, type PacingPolicy } from '../src/delivery/pacer.
 import { createTelegramSender } from '../src/platforms/telegram/sender.js';
 import { createBotApiTransport, createTelegramClient, telegrafTransport } from '../src/platforms/telegram/client.js';
 import { createPaidBroadcast } from '../src/platforms/telegram/paid.js';
-import { fakeTelegramProcess, rssSampler } from './lib.js';
+import { fakeTelegramProcess, peakRss } from './lib.js';
 
 const [mode = 'limited', countArg] = process.argv.slice(2);
 const count = Number(countArg ?? (mode === 'limited' ? 2000 : mode === 'unlimited' ? 5000 : mode === 'paid' ? 10_000 : 100_000));
@@ -35,7 +35,7 @@ const NO_LIMITS: PacingPolicy = { globalGapMs: 0, globalJitterMs: 0, chatGapMs: 
 
 const dir = mkdtempSync(join(tmpdir(), 'manchete-bench-'));
 const fake = await fakeTelegramProcess({ limits: mode === 'limited' || mode === 'paid', warm: 5000 });
-const rss = rssSampler();
+const rss = peakRss();
 const logger = createLogger({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));
 const store = await openStore(`sqlite:${join(dir, 'db.sqlite')}`);
 const outbox = new Outbox(store.db);

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { runCli } from '../src/cli.js';
-import { rssSampler } from './lib.js';
+import { peakRss } from './lib.js';
 
 const FEEDS = Number(process.argv[2] ?? 1000);
 const DELAY_MS = Number(process.argv[3] ?? 50);
@@ -58,7 +58,7 @@ const outlines = Array.from({ length: FEEDS }, (_, i) => {
 });
 writeFileSync(file, `<?xml version="1.0" encoding="UTF-8"?><opml version="2.0"><head><title>bench</title></head><body>\n${outlines.join('\n')}\n</body></opml>`);
 
-const rss = rssSampler();
+const rss = peakRss();
 const out: string[] = [];
 const err: string[] = [];
 const started = performance.now();

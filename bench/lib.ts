@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
  * not a sample). Sampling `memoryUsage.rss()` every 20 ms instead cost the measured process about 1 ms a
  * call here (reading /proc while the GC maps memory), 4 % of a short fan-out, and could miss a spike.
  */
-export function rssSampler() {
+export function peakRss() {
   return {
     peak: () => process.resourceUsage().maxRSS / 1024,
     stop: () => undefined,
