@@ -25,7 +25,7 @@ import { Pacer, telegramPolicy, type PacingPolicy } from '../src/delivery/pacer.
 import { createTelegramSender } from '../src/platforms/telegram/sender.js';
 import { createBotApiTransport, createTelegramClient, telegrafTransport } from '../src/platforms/telegram/client.js';
 import { createPaidBroadcast } from '../src/platforms/telegram/paid.js';
-import { fakeTelegramProcess, peakRss } from './lib.js';
+import { fakeTelegramProcess, peakRssMb } from './lib.js';
 
 const [mode = 'limited', countArg] = process.argv.slice(2);
 const count = Number(countArg ?? (mode === 'limited' ? 2000 : mode === 'unlimited' ? 5000 : mode === 'paid' ? 10_000 : 100_000));
@@ -35,7 +35,6 @@ const NO_LIMITS: PacingPolicy = { globalGapMs: 0, globalJitterMs: 0, chatGapMs: 
 
 const dir = mkdtempSync(join(tmpdir(), 'manchete-bench-'));
 const fake = await fakeTelegramProcess({ limits: mode === 'limited' || mode === 'paid', warm: 5000 });
-const rss = peakRss();
 const logger = createLogger({ level: 'warn' }, new Writable({ write: (_c, _e, cb) => cb() }));
 const store = await openStore(`sqlite:${join(dir, 'db.sqlite')}`);
 const outbox = new Outbox(store.db);
@@ -97,7 +96,6 @@ const elapsed = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 await dispatcher.stop(5_000);
 const stats = await fake.stats();
-rss.stop();
 await fake.stop();
 await transport.close();
 await store.close();
@@ -115,7 +113,7 @@ console.log(
     seconds: elapsed,
     // Rate between the first and the last message the fake received, as Telegram would count it.
     rate: stats.sent > 1 ? (stats.sent - 1) / span : 0,
-    peakRssMb: rss.peak(),
+    peakRssMb: peakRssMb(),
     // This process's CPU (user + sys) per delivery while draining: the overhead, whatever the fake's share.
     cpuUsPerMessage: (cpu.user + cpu.system) / Math.max(1, dispatcher.stats.sent),
   }),

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { runCli } from '../src/cli.js';
-import { peakRss } from './lib.js';
+import { peakRssMb } from './lib.js';
 
 const FEEDS = Number(process.argv[2] ?? 1000);
 const DELAY_MS = Number(process.argv[3] ?? 50);
@@ -58,7 +58,6 @@ const outlines = Array.from({ length: FEEDS }, (_, i) => {
 });
 writeFileSync(file, `<?xml version="1.0" encoding="UTF-8"?><opml version="2.0"><head><title>bench</title></head><body>\n${outlines.join('\n')}\n</body></opml>`);
 
-const rss = peakRss();
 const out: string[] = [];
 const err: string[] = [];
 const started = performance.now();
@@ -68,7 +67,6 @@ const code = await runCli(['feeds', 'import', file], {
   env: { DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, FEED_URLS: `${origins[0]}/feed/configured.xml`, FETCH_ALLOW_PRIVATE: '127.0.0.0/8', LOG_LEVEL: 'warn' },
 });
 const seconds = (performance.now() - started) / 1000;
-rss.stop();
 for (const s of servers) s.close();
 rmSync(dir, { recursive: true, force: true });
 const summary = out.find((l) => l.includes(' feeds in ')) ?? '';
@@ -77,4 +75,4 @@ if (code !== 0 || added !== FEEDS) {
   process.stderr.write(`import failed (exit ${code}): ${summary}\n${[...err, ...out.filter((l) => l.startsWith('  '))].slice(0, 10).join('\n')}\n`);
   process.exit(1);
 }
-console.log(JSON.stringify({ feeds: FEEDS, hosts: HOSTS, delayMs: DELAY_MS, seconds, feedsPerSecond: FEEDS / seconds, requests, peakRssMb: rss.peak() }));
+console.log(JSON.stringify({ feeds: FEEDS, hosts: HOSTS, delayMs: DELAY_MS, seconds, feedsPerSecond: FEEDS / seconds, requests, peakRssMb: peakRssMb() }));

@@ -9,7 +9,7 @@ import { decodeBody } from '../src/sources/decode.js';
 import { parseFeed } from '../src/sources/parse.js';
 import { normalizeItem } from '../src/articles/normalize.js';
 import { createRenderer } from '../src/render/renderer.js';
-import { median } from './lib.js';
+import { median, peakRssMb } from './lib.js';
 
 const N = 500;
 const sections = ['Política', 'Economia', 'Mundo', 'Esportes', 'Cultura', 'Brasil'];
@@ -75,7 +75,7 @@ for (let i = 0; i < 5; i++) {
   gc();
   whole();
 }
-const peakRssMb = process.resourceUsage().maxRSS / 1024;
+const pollPeakRssMb = peakRssMb();
 
 // Speed: steady state, the two paths interleaved round by round so machine noise hits both alike.
 for (let i = 0; i < 3; i++) {
@@ -102,8 +102,8 @@ console.log(
     wholeMs: median(wholeTimes),
     ratio: median(ratios),
     itemsPerSecond: N / (median(wholeTimes) / 1000),
-    peakRssMb,
+    peakRssMb: pollPeakRssMb,
     // The whole process's high-water mark, speed rounds included (for the record; not the target's figure).
-    processPeakRssMb: process.resourceUsage().maxRSS / 1024,
+    processPeakRssMb: peakRssMb(),
   }),
 );

@@ -17,11 +17,8 @@ import { createInterface } from 'node:readline';
  * not a sample). Sampling `memoryUsage.rss()` every 20 ms instead cost the measured process about 1 ms a
  * call here (reading /proc while the GC maps memory), 4 % of a short fan-out, and could miss a spike.
  */
-export function peakRss() {
-  return {
-    peak: () => process.resourceUsage().maxRSS / 1024,
-    stop: () => undefined,
-  };
+export function peakRssMb(): number {
+  return process.resourceUsage().maxRSS / 1024;
 }
 
 export function median(xs: number[]): number {
